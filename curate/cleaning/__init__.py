@@ -1,0 +1,1 @@
+"""Cleaning stages: ingest (validate, quarantine), dedupe, detect and clean (apply decisions)."""

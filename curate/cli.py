@@ -1,0 +1,234 @@
+"""``curate <stage>``: the one command line that ``dvc.yaml`` calls.
+
+Stages read ``params.yaml`` (``--params``), write their outputs to the paths in its ``paths``
+section and their metrics to ``metrics/<stage>.json``. Errors in input or parameters print one
+line naming the file, record and field, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from curate.errors import CurateError
+
+METRICS_DIR = Path("metrics")
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """Read params.yaml. Raises :class:`CurateError` when missing or not a YAML mapping."""
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CurateError(f"{path}: no such params file") from None
+    except yaml.YAMLError as e:
+        raise CurateError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(params, dict):
+        raise CurateError(f"{path}: expected a mapping of stage sections")
+    return params
+
+
+def write_metrics(name: str, metrics: dict) -> Path:
+    """Write ``metrics/<name>.json`` (sorted keys, for readable ``dvc metrics diff``)."""
+    METRICS_DIR.mkdir(exist_ok=True)
+    path = METRICS_DIR / f"{name}.json"
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _timed(name: str, fn) -> dict:
+    t0 = time.perf_counter()
+    metrics = fn()
+    metrics["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    write_metrics(name, metrics)
+    print(f"{name}: " + json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}))
+    return metrics
+
+
+# ------------------------------------------------------------------------------ stages
+
+def cmd_ingest(args, p):
+    from curate.cleaning.ingest import ingest
+    from curate.schema import write_parquet
+
+    def run():
+        paths = p["paths"]
+        sources = args.inputs or paths["raw_inputs"]
+        cfg = p.get("ingest", {})
+        records, quarantine, m = ingest(sources, cfg.get("field_map"), int(cfg.get("max_field_chars", 100_000)))
+        write_parquet(records, paths["ingested"])
+        write_parquet(quarantine, paths["quarantine"])
+        return m
+    _timed("ingest", run)
+
+
+def cmd_dedupe(args, p):
+    from curate.cleaning.dedupe import dedupe, load_seed_tasks
+    from curate.io import read_records
+    from curate.schema import write_parquet
+
+    def run():
+        paths = p["paths"]
+        seeds = load_seed_tasks(paths["seed_tasks"]) if paths.get("seed_tasks") else []
+        ann, m = dedupe(read_records(paths["ingested"]), p.get("dedupe", {}), seeds,
+                        cache_path=paths.get("embedding_cache"))
+        write_parquet(ann, paths["dedupe_annotations"])
+        return m
+    _timed("dedupe", run)
+
+
+def cmd_detect(args, p):
+    from curate.cleaning.detect import detect
+    from curate.io import read_records
+    from curate.schema import write_parquet
+
+    def run():
+        paths = p["paths"]
+        ann, m = detect(read_records(paths["ingested"]), (p.get("detect") or {}).get("policy"))
+        write_parquet(ann, paths["detect_annotations"])
+        return m
+    _timed("detect", run)
+
+
+def cmd_clean(args, p):
+    from curate.cleaning.clean import apply_annotations
+    from curate.io import read_records
+    from curate.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, read_table, write_parquet
+
+    def run():
+        paths = p["paths"]
+        anns = [read_table(paths[k], ANNOTATION_SCHEMA) for k in ("dedupe_annotations", "detect_annotations")]
+        quarantine = read_table(paths["quarantine"], QUARANTINE_SCHEMA)
+        clean, dropped, m = apply_annotations(read_records(paths["ingested"]), anns, quarantine.num_rows)
+        write_parquet(clean, paths["clean"])
+        write_parquet(dropped, paths["dropped"])
+        return m
+    _timed("clean", run)
+
+
+def cmd_analyze(args, p):
+    from curate.analysis.db import run_analyze
+
+    _timed("analyze", lambda: run_analyze(p))
+
+
+def cmd_sql(args, p):
+    from curate.analysis.sql import run_query
+
+    db = args.db or p["paths"]["database"]
+    print(run_query(db, args.query, fmt=args.format, max_rows=args.max_rows))
+
+
+def cmd_diff(args, p):
+    from curate.analysis.diff import diff_versions
+
+    print(diff_versions(args.a, args.b, examples=args.examples, fmt=args.format))
+
+
+def cmd_export(args, p):
+    from curate.cleaning.ingest import ingest
+    from curate.io import write_records
+
+    records, quarantine, m = ingest([args.src])
+    write_records(records, args.dst)
+    print(f"exported {records.num_rows} records to {args.dst}" +
+          (f" ({quarantine.num_rows} unreadable records skipped)" if quarantine.num_rows else ""))
+
+
+def cmd_prepare_student(args, p):
+    from curate.training.student import prepare_student
+
+    out = Path(p["paths"]["models"]) / "base"
+    _timed("prepare_student", lambda: prepare_student(out) or {"model_dir": str(out)})
+
+
+def cmd_train(args, p):
+    from curate.training.sft import train
+
+    paths = p["paths"]
+    data = {"raw": paths["ingested"], "clean": paths["clean"]}
+    if args.variant not in data:
+        raise CurateError(f"curate train: unknown variant {args.variant!r}; expected one of {sorted(data)}")
+    models = Path(paths["models"])
+    _timed(f"train_{args.variant}", lambda: train(
+        records_path=data[args.variant], model_dir=models / "base", out_dir=models / args.variant,
+        params=p, metrics_path=None, loss_csv_path=Path("plots") / f"train_loss_{args.variant}.csv"))
+
+
+def cmd_evaluate(args, p):
+    from curate.training.evaluate import evaluate
+
+    model_dir = Path(p["paths"]["models"]) / args.model
+    _timed(f"eval_{args.model}", lambda: evaluate(model_dir, p, None))
+
+
+def cmd_compare(args, p):
+    from curate.training.compare import compare
+
+    _timed("ablation", lambda: compare(METRICS_DIR, p))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="curate", description=__doc__.split("\n")[0])
+    ap.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
+    sub = ap.add_subparsers(dest="stage", required=True, metavar="<stage>")
+    s = sub.add_parser("ingest", help="validate raw input into records; quarantine bad ones")
+    s.add_argument("inputs", nargs="*", help="override paths.raw_inputs (files, hf:NAME, URLs)")
+    s.set_defaults(fn=cmd_ingest)
+    sub.add_parser("dedupe", help="exact, ROUGE-L and embedding near-duplicates -> annotations").set_defaults(fn=cmd_dedupe)
+    sub.add_parser("detect", help="detectors for AlpacaDataCleaned's problem classes -> annotations").set_defaults(fn=cmd_detect)
+    sub.add_parser("clean", help="apply annotations -> clean dataset").set_defaults(fn=cmd_clean)
+    sub.add_parser("analyze", help="verb-noun diversity, lengths, DuckDB database").set_defaults(fn=cmd_analyze)
+    s = sub.add_parser("sql", help="run a read-only SQL query on the analysis database")
+    s.add_argument("query")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--db", help="database file (default: paths.database)")
+    s.add_argument("--max-rows", type=int, default=100, help="rows shown in table format")
+    s.set_defaults(fn=cmd_sql)
+    s = sub.add_parser("diff", help="record-level diff of two dataset versions (files or REV:path)")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.add_argument("--examples", type=int, default=3)
+    s.add_argument("--format", choices=["text", "json"], default="text")
+    s.set_defaults(fn=cmd_diff)
+    s = sub.add_parser("export", help="convert records between Alpaca JSON, JSONL and Parquet")
+    s.add_argument("src")
+    s.add_argument("dst")
+    s.set_defaults(fn=cmd_export)
+    sub.add_parser("prepare-student", help="convert the GGUF student to a checkpoint").set_defaults(fn=cmd_prepare_student)
+    s = sub.add_parser("train", help="SFT of the student on raw or clean data (Alpaca's recipe)")
+    s.add_argument("variant", choices=["raw", "clean"])
+    s.set_defaults(fn=cmd_train)
+    s = sub.add_parser("evaluate", help="TruthfulQA MC1/MC2 and user-oriented response loss")
+    s.add_argument("model", help="base, raw or clean")
+    s.set_defaults(fn=cmd_evaluate)
+    sub.add_parser("compare", help="raw vs clean ablation table from the eval metrics").set_defaults(fn=cmd_compare)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Nothing downloads weights or data at run time unless the user opts in with
+    # HF_HUB_OFFLINE=0 (needed for an ``hf:`` source such as hf:tatsu-lab/alpaca).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    try:
+        params = load_params(args.params) if args.stage not in ("diff", "export") or Path(args.params).exists() else {}
+        args.fn(args, params)
+    except CurateError as e:
+        print(f"curate {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"curate {args.stage}: error: {args.params}: missing parameter {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

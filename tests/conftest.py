@@ -1,0 +1,31 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLE = FIXTURES / "alpaca_sample.json"  # 100 real Alpaca records, incl. known problems
+
+
+@pytest.fixture(scope="session")
+def sample_records():
+    """The 100 real records of tests/fixtures/alpaca_sample.json as dicts."""
+    return json.loads(SAMPLE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """All 27,740 bundled real Alpaca records."""
+    return json.loads((ROOT / "data/alpaca/alpaca52k_real_subset.json").read_text(encoding="utf-8"))
+
+
+def find(records, pred):
+    """First real record satisfying ``pred`` (fail loudly if the data changed)."""
+    for r in records:
+        if pred(r):
+            return r
+    raise AssertionError("no record in the real data matches")
