@@ -114,16 +114,19 @@ def cmd_clean(args, p):
 
 
 def cmd_analyze(args, p):
-    from curate.analysis.db import run_analyze
+    from curate.analysis.stage import run_analyze
 
     _timed("analyze", lambda: run_analyze(p))
 
 
 def cmd_sql(args, p):
-    from curate.analysis.sql import run_query
+    from curate.analysis.sql import QueryError, run_query
 
     db = args.db or p["paths"]["database"]
-    print(run_query(db, args.query, fmt=args.format, max_rows=args.max_rows))
+    try:
+        print(run_query(db, args.query, fmt=args.format, max_rows=args.max_rows))
+    except QueryError as e:
+        raise CurateError(str(e)) from None
 
 
 def cmd_diff(args, p):
@@ -143,10 +146,17 @@ def cmd_export(args, p):
 
 
 def cmd_prepare_student(args, p):
-    from curate.training.student import prepare_student
+    from curate.training.student import prepare_student, tiny_random_student
 
     out = Path(p["paths"]["models"]) / "base"
-    _timed("prepare_student", lambda: prepare_student(out) or {"model_dir": str(out)})
+    source = (p.get("student") or {}).get("source", "smollm2-gguf")
+    if source == "smollm2-gguf":
+        prepare_student(out)
+    elif source == "tiny-random":  # tests: same architecture and tokenizer, random weights
+        tiny_random_student(out, seed=int(p.get("seed", 42)))
+    else:
+        raise CurateError(f"params.yaml student.source: unknown {source!r}; expected smollm2-gguf or tiny-random")
+    print(f"prepare-student: {source} -> {out}")
 
 
 def cmd_train(args, p):
@@ -159,14 +169,20 @@ def cmd_train(args, p):
     models = Path(paths["models"])
     _timed(f"train_{args.variant}", lambda: train(
         records_path=data[args.variant], model_dir=models / "base", out_dir=models / args.variant,
-        params=p, metrics_path=None, loss_csv_path=Path("plots") / f"train_loss_{args.variant}.csv"))
+        params={**(p.get("train") or {}), "seed": p.get("seed", 42)}, metrics_path=None,
+        loss_csv_path=Path("plots") / f"train_loss_{args.variant}.csv"))
 
 
 def cmd_evaluate(args, p):
     from curate.training.evaluate import evaluate
 
-    model_dir = Path(p["paths"]["models"]) / args.model
-    _timed(f"eval_{args.model}", lambda: evaluate(model_dir, p, None))
+    paths = p["paths"]
+    model_dir = Path(paths["models"]) / args.model
+    if not model_dir.is_dir():
+        raise CurateError(f"{model_dir}: no such model; run `curate prepare-student` / `curate train` first")
+    cfg = {**(p.get("evaluate") or {}), "seed": p.get("seed", 42),
+           "truthfulqa_path": paths["truthfulqa"], "user_oriented_path": paths["user_oriented"]}
+    _timed(f"eval_{args.model}", lambda: evaluate(model_dir, cfg, None, name=args.model))
 
 
 def cmd_compare(args, p):
@@ -224,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     except CurateError as e:
         print(f"curate {args.stage}: error: {e}", file=sys.stderr)
         return 2
-    except KeyError as e:
-        print(f"curate {args.stage}: error: {args.params}: missing parameter {e}", file=sys.stderr)
+    except KeyError as e:  # a missing or unknown parameter
+        print(f"curate {args.stage}: error: {args.params}: parameter {e}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,0 +1,1 @@
+"""Self-instruct generation the way Alpaca did it (``generate_instruction.py``)."""
