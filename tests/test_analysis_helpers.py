@@ -60,17 +60,17 @@ def write_run(tmp_path: Path) -> dict:
         clean.append(r)
     dedupe = annotations_table(
         [
-            {"id": poems[1]["id"], "stage": "dedupe", "check": "exact", "score": 1.0,
+            {"id": poems[1]["id"], "stage": "dedupe", "check_name": "exact", "score": 1.0,
              "action": "drop", "reason": "duplicate", "matched_id": poems[0]["id"]},
-            {"id": poems[0]["id"], "stage": "dedupe", "check": "exact", "score": 0.0,
+            {"id": poems[0]["id"], "stage": "dedupe", "check_name": "exact", "score": 0.0,
              "action": "keep", "reason": "first of its group"},
         ]
     )
     detect = annotations_table(
         [
-            {"id": bond["id"], "stage": "detect", "check": "short_output", "score": 0.9,
+            {"id": bond["id"], "stage": "detect", "check_name": "short_output", "score": 0.9,
              "action": "drop", "reason": "output too short"},
-            {"id": emotion["id"], "stage": "detect", "check": "punctuation", "score": 0.5,
+            {"id": emotion["id"], "stage": "detect", "check_name": "punctuation", "score": 0.5,
              "action": "normalize", "reason": "missing period", "field": "output",
              "value": emotion["output"] + " (normalized)"},
         ]

@@ -19,12 +19,12 @@ def _table(n):
 
 def test_drop_normalize_review_and_conservation():
     ann = annotations_table([
-        {"id": "r0", "stage": "dedupe", "check": "exact", "score": 1.0, "action": "drop", "reason": "dup of r9", "matched_id": "r9"},
-        {"id": "r1", "stage": "detect", "check": "placeholder_input", "score": 1.0, "action": "normalize",
+        {"id": "r0", "stage": "dedupe", "check_name": "exact", "score": 1.0, "action": "drop", "reason": "dup of r9", "matched_id": "r9"},
+        {"id": "r1", "stage": "detect", "check_name": "placeholder_input", "score": 1.0, "action": "normalize",
          "reason": "placeholder", "field": "input", "value": ""},
-        {"id": "r1", "stage": "detect", "check": "merged_instruction", "score": 1.0, "action": "normalize",
+        {"id": "r1", "stage": "detect", "check_name": "merged_instruction", "score": 1.0, "action": "normalize",
          "reason": "merged", "field": "output", "value": "Out"},
-        {"id": "r2", "stage": "detect", "check": "unseeable_content", "score": 0.9, "action": "review", "reason": "url"},
+        {"id": "r2", "stage": "detect", "check_name": "unseeable_content", "score": 0.9, "action": "review", "reason": "url"},
     ])
     clean, dropped, m = apply_annotations(_table(4), [ann], quarantined=2)
     assert (m["records_read"], m["kept"], m["dropped"], m["quarantined"]) == (6, 3, 1, 2) and m["conservation_ok"]
@@ -32,14 +32,14 @@ def test_drop_normalize_review_and_conservation():
     assert (d["id"], d["drop_check"], d["drop_reason"], d["drop_matched_id"]) == ("r0", "exact", "dup of r9", "r9")
     rows = {r["id"]: r for r in clean.to_pylist()}
     assert (rows["r1"]["input"], rows["r1"]["output"]) == ("", "Out")
-    assert [c["check"] for c in json.loads(rows["r1"]["meta"])["changes"]] == ["placeholder_input", "merged_instruction"]
+    assert [c["check_name"] for c in json.loads(rows["r1"]["meta"])["changes"]] == ["placeholder_input", "merged_instruction"]
     assert json.loads(rows["r2"]["meta"])["flags"][0]["action"] == "review"
     assert rows["r3"]["input"] == "<noinput>"  # nothing said about it: untouched
     assert m["normalized_by_check"] == {"merged_instruction": 1, "placeholder_input": 1}
 
 
 def test_annotation_for_unknown_record_is_an_error():
-    ann = annotations_table([{"id": "nope", "stage": "x", "check": "c", "action": "drop", "reason": "r"}])
+    ann = annotations_table([{"id": "nope", "stage": "x", "check_name": "c", "action": "drop", "reason": "r"}])
     with pytest.raises(CurateError, match="not ingested"):
         apply_annotations(_table(1), [ann])
 

@@ -22,7 +22,7 @@ def test_exact_duplicates_after_whitespace_and_case_normalisation(real_data):
     rows = [r, dict(r, instruction="  " + r["instruction"].upper().replace(" ", "\n ") + " "), dict(r, input="x")]
     ann, m = dedupe(_table(rows), {"rouge": {"enabled": False}, "embedding": {"enabled": False}})
     (a,) = ann.to_pylist()
-    assert (a["id"], a["check"], a["matched_id"], a["action"]) == ("r1", "exact", "r0", "drop")
+    assert (a["id"], a["check_name"], a["matched_id"], a["action"]) == ("r1", "exact", "r0", "drop")
     assert a["reason"] == "exact duplicate of r0 on instruction+input after whitespace/case normalisation"
     assert normalize_text(" A\n\tB ") == "a b"
     assert m["kept"] + m["dropped"] == 3
@@ -50,7 +50,7 @@ def test_embedding_near_duplicates_and_cache(tmp_path, monkeypatch):
     params = {"exact": {"enabled": False}, "rouge": {"enabled": False}, "embedding": {"threshold": 0.8}}
     ann, m = dedupe(_table(rows), params, cache_path=cache)
     (a,) = ann.to_pylist()
-    assert (a["id"], a["check"], a["matched_id"]) == ("r1", "embedding", "r0")
+    assert (a["id"], a["check_name"], a["matched_id"]) == ("r1", "embedding", "r0")
     assert 0.8 <= a["score"] < 1.0 and "all-MiniLM-L6-v2" in a["reason"]
     # cache keyed by content hash: a rerun embeds nothing new and returns the same vectors
     assert pq.read_table(cache).num_rows == 3

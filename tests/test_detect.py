@@ -105,7 +105,7 @@ def test_detect_applies_policy_and_chains_normalisation():
     rows = [{"instruction": "Describe the following photo.", "input": "<noinput>", "output": "A dog on a beach."},
             {"instruction": "Name a fruit.", "input": "", "output": "Apple."}]
     ann, m = D.detect(_table(rows), policy={"unseeable_content": "review"})
-    got = [(a["id"], a["check"], a["action"]) for a in ann.to_pylist()]
+    got = [(a["id"], a["check_name"], a["action"]) for a in ann.to_pylist()]
     # the placeholder is normalised first, so the photo then has no input at all
     assert got == [("r0", "placeholder_input", "normalize"), ("r0", "unseeable_content", "review")]
     assert m["flagged_by_check"]["unseeable_content"] == 1 and m["records_flagged"] == 1

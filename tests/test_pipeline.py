@@ -65,9 +65,9 @@ def test_every_record_is_accounted_for(repo):
 def test_sql_joins_records_and_annotations(repo):
     repo, env, _ = repo
     out = _run([sys.executable, "-m", "curate.cli", "sql", "--format", "json",
-                "SELECT a.check, count(*) AS n FROM annotations a JOIN raw r USING (id) GROUP BY 1 ORDER BY 1"],
+                "SELECT a.check_name, count(*) AS n FROM annotations a JOIN raw r USING (id) GROUP BY 1 ORDER BY 1"],
                repo, env)
-    rows = {r["check"]: r["n"] for r in json.loads(out)}
+    rows = {r["check_name"]: r["n"] for r in json.loads(out)}
     det = _metrics(repo, "detect")["flagged_by_check"]
     assert rows["placeholder_input"] == det["placeholder_input"] > 0
     res = subprocess.run([sys.executable, "-m", "curate.cli", "sql", "DELETE FROM raw"],

@@ -76,7 +76,7 @@ _VIEWS = {
     "decisions": """
         CREATE VIEW decisions AS
         SELECT r.id, r.instruction, r.input, r.output, r.source, r.source_index,
-               a.stage, a."check", a.action, a.score, a.reason, a.matched_id, a.field, a.value,
+               a.stage, a.check_name, a.action, a.score, a.reason, a.matched_id, a.field, a.value,
                r.id IN (SELECT id FROM clean) AS in_clean
         FROM raw r LEFT JOIN annotations a USING (id)
     """,
@@ -86,7 +86,7 @@ _VIEWS = {
             SELECT id,
                    count(*) AS n_annotations,
                    arg_max(action, CASE action {severity} ELSE -1 END) AS action,
-                   list(DISTINCT stage || '/' || "check" ORDER BY stage || '/' || "check")
+                   list(DISTINCT stage || '/' || check_name ORDER BY stage || '/' || check_name)
                        FILTER (WHERE action <> 'keep') AS checks
             FROM annotations GROUP BY id
         )

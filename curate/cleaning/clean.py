@@ -47,18 +47,18 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
         drops = [a for a in anns if a["action"] == "drop"]
         if drops:
             d = drops[0]
-            drop_checks[d["check"]] += 1
-            dropped.append(dict(r, drop_check=d["check"], drop_reason=d["reason"], drop_matched_id=d["matched_id"]))
+            drop_checks[d["check_name"]] += 1
+            dropped.append(dict(r, drop_check=d["check_name"], drop_reason=d["reason"], drop_matched_id=d["matched_id"]))
             continue
         meta = json.loads(r["meta"])
         for a in anns:
             if a["action"] == "normalize" and a["field"] is not None:
                 r[a["field"]] = a["value"]
-                meta.setdefault("changes", []).append({"field": a["field"], "check": a["check"], "reason": a["reason"]})
-                norm_checks[a["check"]] += 1
+                meta.setdefault("changes", []).append({"field": a["field"], "check_name": a["check_name"], "reason": a["reason"]})
+                norm_checks[a["check_name"]] += 1
             elif a["action"] in ("review", "repair"):
-                meta.setdefault("flags", []).append({"action": a["action"], "check": a["check"], "reason": a["reason"]})
-                flag_checks[f"{a['action']}:{a['check']}"] += 1
+                meta.setdefault("flags", []).append({"action": a["action"], "check_name": a["check_name"], "reason": a["reason"]})
+                flag_checks[f"{a['action']}:{a['check_name']}"] += 1
         r["meta"] = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         kept.append(r)
     n_in = len(rows)

@@ -60,13 +60,13 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
            cache_path: str | Path | None = None) -> tuple[pa.Table, dict]:
     """Find duplicates in ``records`` (a RECORD_SCHEMA table). ``params`` is the ``dedupe``
     section of params.yaml. Returns ``(annotations, metrics)``; annotations hold one ``drop``
-    row per duplicate with ``check`` in {exact, rouge_l, embedding}."""
+    row per duplicate with ``check_name`` in {exact, rouge_l, embedding}."""
     rows = records.select(["id", "instruction", "input", "output"]).to_pylist()
     alive = list(range(len(rows)))
     ann: list[dict] = []
 
     def drop(i: int, check: str, score: float, matched_id: str, reason: str) -> None:
-        ann.append({"id": rows[i]["id"], "stage": "dedupe", "check": check, "score": score,
+        ann.append({"id": rows[i]["id"], "stage": "dedupe", "check_name": check, "score": score,
                     "action": "drop", "reason": reason, "matched_id": matched_id})
 
     ex = params.get("exact", {})
@@ -124,7 +124,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
                      f"cosine {score:.3f} >= {thr} (all-MiniLM-L6-v2, {'+'.join(fields)}) with kept record {m['id']}: \"{_short(_joined(m, fields))}\"")
         alive = survivors
 
-    counts = Counter(a["check"] for a in ann)
+    counts = Counter(a["check_name"] for a in ann)
     metrics = {"records_in": len(rows), "kept": len(alive), "dropped": len(ann),
                "dropped_by_check": {k: counts.get(k, 0) for k in ("exact", "rouge_l", "embedding")}}
     if metrics["kept"] + metrics["dropped"] != metrics["records_in"]:

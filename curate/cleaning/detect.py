@@ -278,7 +278,7 @@ def detect(records: pa.Table, policy: Mapping[str, str] | None = None,
                 continue
             action = policy.get(d.name, d.default_action)
             hits[d.name] += 1
-            ann.append({"id": rec["id"], "stage": "detect", "check": d.name, "score": f.score,
+            ann.append({"id": rec["id"], "stage": "detect", "check_name": d.name, "score": f.score,
                         "action": action, "reason": f.reason, "field": f.field, "value": f.value})
             if action == "normalize" and f.field is not None:
                 rec = dict(rec, **{f.field: f.value})
