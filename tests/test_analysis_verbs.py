@@ -22,6 +22,12 @@ EXPECTED = {
     # questions: a verb under an auxiliary root is found; a copula-only question has none
     "How can a person develop a healthy sleep routine?": ("develop", "routine"),
     "What is a bond?": (None, None),
+    "Is it a good idea to start an online business?": ("start", "business"),
+    # the verb is in a relative clause under the AUX root; its object is the relativised noun
+    "What are some methods you can use to combat post-conference fatigue?": ("use", None),
+    # imperatives spaCy tags as NOUN/PROPN but parses with a direct object
+    "List three strategies to reduce carbon emissions.": ("list", "strategy"),
+    "Reword the following sentence so that it begins with the same letter.": ("reword", "sentence"),
     "Which is the hottest planet in our Solar System?": (None, None),
     # lemmatised, lowercase: "animals" -> "animal"
     "Classify these animals: lion, elephant, giraffe, turtle": ("classify", "animal"),

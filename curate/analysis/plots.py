@@ -37,8 +37,9 @@ def write_plot_csv(rows: Sequence[dict], path: str | Path) -> Path:
 def render_png(rows: Sequence[dict], path: str | Path, title: str = "") -> Path | None:
     """Draw the two-ring verb/noun figure of ``rows`` to a PNG at ``path``.
 
-    Inner ring: each verb's ``verb_count`` (share of the shown verbs); outer ring: its top nouns'
-    ``count`` and, in a blank segment, the rest of that verb's nouns. Returns ``path``, or
+    As in the paper's sunburst only the shown pairs are drawn: the outer ring has one wedge per
+    (verb, noun) row sized by ``count``, the inner ring one wedge per verb sized by the sum of its
+    shown nouns' counts. Labels of wedges under 0.6 % of the total are left out. Returns ``path``, or
     ``None`` when matplotlib is not installed (the PNG is optional) or ``rows`` is empty.
     """
     try:
@@ -51,17 +52,15 @@ def render_png(rows: Sequence[dict], path: str | Path, title: str = "") -> Path 
     if not rows:
         return None
     verbs: list[str] = []
-    verb_count: dict[str, int] = {}
     nouns: dict[str, list[tuple[str, int]]] = {}
     for r in rows:
-        if r["verb"] not in verb_count:
+        if r["verb"] not in nouns:
             verbs.append(r["verb"])
-            verb_count[r["verb"]] = int(r["verb_count"])
             nouns[r["verb"]] = []
         nouns[r["verb"]].append((r["noun"], int(r["count"])))
 
     cmap = plt.get_cmap("tab20")
-    inner_sizes = [verb_count[v] for v in verbs]
+    inner_sizes = [sum(c for _, c in nouns[v]) for v in verbs]  # as in the paper: shown pairs only
     inner_colors = [cmap(i % 20) for i in range(len(verbs))]
     outer_sizes, outer_labels, outer_colors = [], [], []
     for i, v in enumerate(verbs):
@@ -69,14 +68,10 @@ def render_png(rows: Sequence[dict], path: str | Path, title: str = "") -> Path 
             outer_sizes.append(count)
             outer_labels.append(noun)
             outer_colors.append((*cmap(i % 20)[:3], 0.6))
-        rest = verb_count[v] - sum(c for _, c in nouns[v])
-        if rest > 0:
-            outer_sizes.append(rest)
-            outer_labels.append("")
-            outer_colors.append((1, 1, 1, 0))
 
     fig, ax = plt.subplots(figsize=(12, 12))
     total = sum(inner_sizes)
+    tiny = 0.006 * total  # labels of slivers would overprint their neighbours
     ax.pie(
         inner_sizes,
         radius=0.62,
@@ -93,7 +88,7 @@ def render_png(rows: Sequence[dict], path: str | Path, title: str = "") -> Path 
         outer_sizes,
         radius=1.0,
         colors=outer_colors,
-        labels=outer_labels,
+        labels=[label if size >= tiny else "" for label, size in zip(outer_labels, outer_sizes)],
         labeldistance=0.82,
         rotatelabels=True,
         textprops={"fontsize": 7, "ha": "center", "va": "center"},
@@ -102,7 +97,10 @@ def render_png(rows: Sequence[dict], path: str | Path, title: str = "") -> Path 
         counterclock=False,
     )
     ax.set(aspect="equal")
-    ax.set_title(title or f"Top {len(verbs)} root verbs and their top direct-object nouns ({total} records)")
+    ax.set_title(
+        (title + "\n" if title else "")
+        + f"top {len(verbs)} root verbs and their top direct-object nouns ({total} records shown)"
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")

@@ -16,6 +16,10 @@ Differences from the paper, on purpose:
 * Search. The self-instruct release code descends only into the *first* child of a non-verb
   root; we search all children breadth first, so "Given a sentence, identify the subject."
   finds ``identify`` wherever the parser attaches ``Given``.
+* Tagger errors. spaCy's small model tags some sentence-initial imperatives as nouns
+  ("List three strategies ...", "Reword the sentence ..."); a token that is not ``AUX`` but has
+  a ``dobj`` child is taken as a verb (only verbs take direct objects), so these give
+  ``(list, strategy)`` rather than a verb further down the tree.
 * Auxiliaries. spaCy tags copula "be", "do" and modals as ``AUX``, not ``VERB``, so
   "What is the capital of France?" has no verb (``None``), like the paper, which reports
   that about half of the instructions (questions, complex clauses) have no verb-noun pair.
@@ -61,11 +65,25 @@ def load_model(name: str = DEFAULT_MODEL):
     return _MODEL_CACHE[name]
 
 
+def _is_verb(token) -> bool:
+    """A ``VERB``, or a non-auxiliary token the parser gave a direct object (tagger error).
+
+    spaCy's small model often tags a sentence-initial imperative as a noun or proper noun
+    ("List three strategies ...", "Reword the following sentence", "Compile a list ...") while
+    its parser still attaches a ``dobj`` to it; only verbs take direct objects, so the parse
+    wins.
+    """
+    if token.pos_ == "VERB":
+        return True
+    return token.pos_ != "AUX" and any(child.dep_ == "dobj" for child in token.children)
+
+
 def verb_noun_of_doc(doc) -> tuple[str | None, str | None]:
     """``(verb, noun)`` of the first sentence of a parsed spaCy ``Doc``.
 
-    ``verb`` is the lowercase lemma of the ``VERB`` token nearest the dependency root
-    (breadth-first, ties broken by position); ``noun`` the lowercase lemma of its first child
+    ``verb`` is the lowercase lemma of the verb nearest the dependency root (breadth-first,
+    ties broken by position; a verb is a ``VERB`` token or a non-``AUX`` token with a ``dobj``
+    child); ``noun`` the lowercase lemma of its first child
     with ``dep_ == "dobj"`` and ``pos_ == "NOUN"``. Either is ``None`` when absent (a verb with
     no noun object gives ``(verb, None)``; no verb gives ``(None, None)``).
     """
@@ -75,7 +93,7 @@ def verb_noun_of_doc(doc) -> tuple[str | None, str | None]:
     queue = deque([root])
     while queue:
         token = queue.popleft()
-        if token.pos_ == "VERB":
+        if _is_verb(token):
             for child in token.children:  # children come in sentence order
                 if child.dep_ == "dobj" and child.pos_ == "NOUN":
                     return token.lemma_.lower(), child.lemma_.lower()
