@@ -62,7 +62,8 @@ def cmd_ingest(args, p):
         paths = p["paths"]
         sources = args.inputs or paths["raw_inputs"]
         cfg = p.get("ingest", {})
-        records, quarantine, m = ingest(sources, cfg.get("field_map"), int(cfg.get("max_field_chars", 100_000)))
+        records, quarantine, m = ingest(sources, cfg.get("field_map"), int(cfg.get("max_field_chars", 100_000)),
+                                        provenance=cfg.get("provenance"))
         write_parquet(records, paths["ingested"])
         write_parquet(quarantine, paths["quarantine"])
         return m

@@ -128,3 +128,19 @@ def test_cli_reports_bad_input_in_one_line_without_traceback(tmp_path):
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert res.stderr.startswith("curate ingest: error: ") and "broken.json: malformed JSON at line 1" in res.stderr
+
+
+def test_provenance_sidecar_lands_in_meta(tmp_path):
+    from tests.conftest import ROOT
+
+    src = str(ROOT / "data/alpaca/alpaca52k_real_subset.json")
+    side = str(ROOT / "data/alpaca/alpaca52k_real_subset_provenance.jsonl")
+    records, _, _ = ingest([src], provenance={src: side})
+    first = json.loads(records.column("meta")[0].as_py())
+    # record 0 is original Alpaca row 7, found in long-is-more and CoachLM (data/README.md)
+    assert first["provenance"] == {"i": 7, "s": ["LIML", "COACH"]}
+    short = tmp_path / "short.jsonl"
+    short.write_text('{"legend": {}}\n{"i": 1}\n')
+    two = _write(tmp_path, "two.json", json.dumps([{"instruction": "a", "input": "", "output": "b"}] * 2).encode())
+    with pytest.raises(CurateError, match="no entry for record 1"):
+        ingest([str(two)], provenance={str(two): str(short)})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
@@ -73,14 +74,37 @@ def validate(item: RawItem, field_map: Mapping[str, str], max_chars: int) -> tup
     return rec, None
 
 
+def load_sidecar(path: str | Path) -> list[dict]:
+    """A provenance sidecar: JSONL with one object per record of its data file, in order; a
+    first line holding a ``legend`` key documents the fields and is skipped. Raises
+    :class:`CurateError` naming the line of a malformed entry."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CurateError(f"{path}: line {n}: malformed JSON: {e.msg}") from None
+        if not isinstance(obj, dict):
+            raise CurateError(f"{path}: line {n}: expected a JSON object")
+        if n == 1 and "legend" in obj:
+            continue
+        out.append(obj)
+    return out
+
+
 def ingest(sources: Iterable[str], field_map: Mapping[str, str] | None = None,
-           max_chars: int = 100_000) -> tuple[pa.Table, pa.Table, dict]:
+           max_chars: int = 100_000,
+           provenance: Mapping[str, str] | None = None) -> tuple[pa.Table, pa.Table, dict]:
     """Read ``sources`` (paths, ``hf:`` specs or URLs; see :func:`curate.io.iter_raw`) into
     records. Returns ``(records, quarantine, metrics)``.
 
     Ids: a record's own ``id`` field when present (a repeated id is quarantined), else
     :func:`curate.schema.content_id` with ``-2``, ``-3`` ... for repeats of the same prompt.
-    Extra fields of a record are kept in ``meta``. Raises :class:`CurateError` for a file that
+    Extra fields of a record are kept in ``meta``. ``provenance`` maps a source to a sidecar
+    (:func:`load_sidecar`) whose k-th entry becomes ``meta.provenance`` of that source's record
+    k. Raises :class:`CurateError` for a file that
     cannot be read at all, when nothing at all is read, or if the counts do not add up.
     """
     field_map = dict(field_map or {})
@@ -88,7 +112,9 @@ def ingest(sources: Iterable[str], field_map: Mapping[str, str] | None = None,
     seen_ids: dict[str, str] = {}
     content_counts: Counter[str] = Counter()
     read = Counter()
+    provenance = dict(provenance or {})
     for spec in sources:
+        sidecar = load_sidecar(provenance[spec]) if spec in provenance else None
         for item in iter_raw(spec):
             read[item.source] += 1
             rec, bad = validate(item, field_map, max_chars)
@@ -109,6 +135,10 @@ def ingest(sources: Iterable[str], field_map: Mapping[str, str] | None = None,
             seen_ids[rid] = f"{item.source} record {item.number}"
             meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
             meta.update({k: v for k, v in rec.items() if k not in _PASSTHROUGH and k not in TEXT_FIELDS})
+            if sidecar is not None:
+                if item.number >= len(sidecar):
+                    raise CurateError(f"{provenance[spec]}: no entry for record {item.number} of {spec}")
+                meta["provenance"] = sidecar[item.number]
             keep_src = isinstance(rec.get("source"), str) and isinstance(rec.get("source_index"), int)
             rows.append(make_record(
                 id=rid, instruction=rec["instruction"], input=rec["input"], output=rec["output"],
