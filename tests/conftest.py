@@ -29,3 +29,12 @@ def find(records, pred):
         if pred(r):
             return r
     raise AssertionError("no record in the real data matches")
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """A tiny randomly initialised student (same architecture family and tokenizer as
+    SmolLM2-135M), built once per test session for the training and evaluation tests."""
+    from curate.training.student import tiny_random_student
+
+    return tiny_random_student(tmp_path_factory.mktemp("tiny_student"), seed=0)

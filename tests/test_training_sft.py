@@ -20,19 +20,6 @@ from curate.training.prompts import PROMPT_DICT, format_prompt
 from curate.training.sft import IGNORE_INDEX, SupervisedCollator, select_subset, tokenize_example, train
 
 
-def tiny_model_dir(tmp_path_factory):
-    """Build the tiny random student once per pytest session (shared by test modules)."""
-    from curate.training.student import tiny_random_student
-
-    d = tmp_path_factory.getbasetemp() / "tiny_student"
-    if not (d / "config.json").exists():
-        tiny_random_student(d, seed=0)
-    return d
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return tiny_model_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +158,9 @@ def test_train_reduces_loss_changes_weights_and_writes_outputs(tiny, fixture_par
 
 
 def test_train_rejects_unknown_params(tiny, fixture_parquet, tmp_path):
-    with pytest.raises(KeyError):
+    from curate.errors import CurateError
+
+    with pytest.raises(CurateError, match="unknown parameter"):
         train(fixture_parquet, tiny, tmp_path / "out", {"lr": 1.0})
 
 

@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from curate.training.sft import IGNORE_INDEX, tokenize_example
+from curate.config import merge_params
 from curate.training.student import offline
 
 #: TruthfulQA ``presets.py`` ``QA_PRIMER`` (sylinrl/TruthfulQA), as used by lm-evaluation-harness.
@@ -92,13 +93,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``DEFAULT_PARAMS`` updated with ``params``; raises ``KeyError`` on an unknown key."""
-    out = dict(DEFAULT_PARAMS)
-    for k, v in (params or {}).items():
-        if k not in DEFAULT_PARAMS:
-            raise KeyError(f"unknown evaluate param {k!r}; known: {sorted(DEFAULT_PARAMS)}")
-        out[k] = v
-    return out
+    """``DEFAULT_PARAMS`` updated with ``params``; raises ``CurateError`` on an unknown key."""
+    return merge_params(DEFAULT_PARAMS, params, "evaluate")
 
 
 # --------------------------------------------------------------------------- log-likelihoods
@@ -438,7 +434,7 @@ def evaluate(model_dir: str | Path, params: Mapping[str, Any] | None = None, met
     with the same subset), truthfulqa_seconds, user_oriented_loss, user_oriented_ppl,
     user_oriented_loss_example_mean/_stderr, user_oriented_tokens, user_oriented_n,
     user_oriented_seconds, wall_seconds, params. ``name`` defaults to the folder name.
-    Raises ``FileNotFoundError`` if an eval file is missing, ``KeyError`` on an unknown param.
+    Raises ``FileNotFoundError`` if an eval file is missing, ``CurateError`` on an unknown param.
     """
     offline()
     import torch

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from curate.training.prompts import format_prompt
+from curate.config import merge_params
 from curate.training.student import offline
 
 IGNORE_INDEX = -100
@@ -69,13 +70,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``DEFAULT_PARAMS`` updated with ``params``; raises ``KeyError`` on an unknown key."""
-    out = dict(DEFAULT_PARAMS)
-    for k, v in (params or {}).items():
-        if k not in DEFAULT_PARAMS:
-            raise KeyError(f"unknown train param {k!r}; known: {sorted(DEFAULT_PARAMS)}")
-        out[k] = v
-    return out
+    """``DEFAULT_PARAMS`` updated with ``params``; raises ``CurateError`` on an unknown key."""
+    return merge_params(DEFAULT_PARAMS, params, "train")
 
 
 # --------------------------------------------------------------------------- data
@@ -182,7 +178,7 @@ def train(
     step; loss = mean NLL in nats per response token), for ``dvc plots``.
 
     Returns the metrics dict. Raises ``ValueError`` if the sample is empty or has no response
-    tokens; ``KeyError`` on an unknown param.
+    tokens; ``CurateError`` on an unknown param.
     """
     offline()
     import torch
