@@ -130,6 +130,12 @@ def cmd_sql(args, p):
         raise CurateError(str(e)) from None
 
 
+def cmd_generate(args, p):
+    from curate.generation.generate import run_generate
+
+    _timed("generate", lambda: run_generate(p.get("generate") or {}))
+
+
 def cmd_diff(args, p):
     from curate.analysis.diff import diff_versions
 
@@ -196,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="curate", description=__doc__.split("\n")[0])
     ap.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     sub = ap.add_subparsers(dest="stage", required=True, metavar="<stage>")
+    sub.add_parser("generate", help="self-instruct generation with an OpenAI-compatible teacher").set_defaults(fn=cmd_generate)
     s = sub.add_parser("ingest", help="validate raw input into records; quarantine bad ones")
     s.add_argument("inputs", nargs="*", help="override paths.raw_inputs (files, hf:NAME, URLs)")
     s.set_defaults(fn=cmd_ingest)

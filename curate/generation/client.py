@@ -1,0 +1,208 @@
+"""An OpenAI-compatible teacher: one prompt in, one completion out, with our own retries.
+
+Source of the method: Alpaca's ``utils.openai_completion`` (retry on errors, sleep, retry),
+made concurrent and bounded. The ``openai`` client's own retries are disabled
+(``max_retries=0``) so every attempt is ours and counted. Retried: 429 (honouring
+``retry-after-ms`` / ``retry-after``), 5xx, 408/409, timeouts, connection errors — exponential
+backoff ``base * 2**attempt`` with full jitter, capped at ``max_backoff_s``, at most
+``max_attempts`` attempts. Not retried: other 4xx. 401/403/404 are :class:`FatalTeacherError`
+(no point sending more requests).
+
+The API key is never written anywhere: every message that leaves this module goes through
+:func:`redact`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Sequence
+from urllib.parse import urlparse
+
+log = logging.getLogger("curate.generation")
+
+#: Key used for local servers (llama.cpp, vLLM) that do not check one.
+DUMMY_KEY = "sk-no-key-required"
+
+REDACTED = "***REDACTED***"
+
+
+def redact(text: object, secrets: Sequence[str | None]) -> str:
+    """``str(text)`` with every occurrence of each non-empty secret (of length >= 4) replaced
+    by ``***REDACTED***``."""
+    s = str(text)
+    for sec in secrets:
+        if sec and len(sec) >= 4:
+            s = s.replace(sec, REDACTED)
+    return s
+
+
+def endpoint_host(base_url: str) -> str:
+    """``host[:port]`` of ``base_url`` (no scheme, path, user info or query): what provenance
+    records about the endpoint."""
+    u = urlparse(base_url)
+    host = u.hostname or ""
+    return f"{host}:{u.port}" if u.port else host
+
+
+class TeacherError(Exception):
+    """A request failed for good (after retries or on a non-retryable status). ``attempts``:
+    tries made; ``status``: HTTP status or None; the message is already redacted."""
+
+    def __init__(self, message: str, attempts: int, status: int | None = None,
+                 kind: str = "error") -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.status = status
+        self.kind = kind
+
+
+class FatalTeacherError(TeacherError):
+    """The endpoint refuses every request (401, 403, 404): stop the run."""
+
+
+@dataclass
+class Completion:
+    """One successful request. ``text``: completion text; ``finish_reason``: the API's;
+    ``request_id``: the response ``id``; token counts from ``usage`` (0 when the server gives
+    none); ``attempts``: tries it took (1 = no retry); ``seconds``: wall time incl. retries."""
+
+    text: str
+    finish_reason: str | None
+    request_id: str | None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 1
+    seconds: float = 0.0
+    retry_reasons: list = field(default_factory=list)
+
+
+def _retry_after(exc) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after`` seconds)."""
+    resp = getattr(exc, "response", None)
+    headers = getattr(resp, "headers", None) or {}
+    try:
+        if headers.get("retry-after-ms") is not None:
+            return float(headers["retry-after-ms"]) / 1000.0
+        if headers.get("retry-after") is not None:
+            return float(headers["retry-after"])
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+def backoff_delay(attempt: int, base_s: float, max_s: float, retry_after: float | None = None,
+                  rng: random.Random | None = None) -> float:
+    """Seconds to sleep before retry number ``attempt`` (1-based): the server's
+    ``retry_after`` when given (capped at ``max_s``), else full jitter
+    ``uniform(0, min(max_s, base_s * 2**(attempt-1)))`` (AWS "exponential backoff and
+    jitter")."""
+    if retry_after is not None:
+        return max(0.0, min(retry_after, max_s))
+    cap = min(max_s, base_s * (2 ** (attempt - 1)))
+    return (rng or random).uniform(0, cap)
+
+
+class Teacher:
+    """An OpenAI-compatible endpoint via ``openai.AsyncOpenAI``.
+
+    ``base_url``: e.g. ``http://127.0.0.1:8080/v1``; ``model``: model name sent with each
+    request; ``api_key``: the key (None -> :data:`DUMMY_KEY`); ``endpoint``: ``"chat"`` (the
+    prompt as one user message to ``/chat/completions``) or ``"completions"`` (raw prompt to
+    ``/completions``, as Alpaca did with text-davinci-003); ``timeout_s``: per attempt.
+    """
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None,
+                 endpoint: str = "chat", timeout_s: float = 600.0, max_attempts: int = 6,
+                 backoff_base_s: float = 1.0, max_backoff_s: float = 60.0,
+                 seed: int | None = None) -> None:
+        import openai
+
+        if endpoint not in ("chat", "completions"):
+            raise ValueError(f"endpoint must be 'chat' or 'completions', not {endpoint!r}")
+        self._openai = openai
+        self._key = api_key or DUMMY_KEY
+        self.model = model
+        self.endpoint = endpoint
+        self.host = endpoint_host(base_url)
+        self.max_attempts = max(1, int(max_attempts))
+        self.backoff_base_s = backoff_base_s
+        self.max_backoff_s = max_backoff_s
+        self._rng = random.Random(seed)
+        self.client = openai.AsyncOpenAI(base_url=base_url, api_key=self._key, max_retries=0,
+                                         timeout=timeout_s)
+
+    def redact(self, text: object) -> str:
+        """``text`` with this teacher's key removed."""
+        return redact(text, [self._key])
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self.client.close()
+
+    async def _once(self, prompt: str, sampling: dict):
+        if self.endpoint == "chat":
+            r = await self.client.chat.completions.create(
+                model=self.model, messages=[{"role": "user", "content": prompt}], **sampling)
+            ch = r.choices[0]
+            text = ch.message.content or ""
+        else:
+            r = await self.client.completions.create(model=self.model, prompt=prompt, **sampling)
+            ch = r.choices[0]
+            text = ch.text or ""
+        u = getattr(r, "usage", None)
+        return Completion(text=text, finish_reason=ch.finish_reason, request_id=r.id,
+                          prompt_tokens=int(getattr(u, "prompt_tokens", 0) or 0),
+                          completion_tokens=int(getattr(u, "completion_tokens", 0) or 0))
+
+    def _classify(self, exc: BaseException) -> tuple[bool, int | None, str]:
+        """``(retryable, status, kind)`` of an exception from the openai client."""
+        o = self._openai
+        if isinstance(exc, o.APITimeoutError):
+            return True, None, "timeout"
+        if isinstance(exc, o.APIConnectionError):
+            return True, None, "connection"
+        if isinstance(exc, o.APIStatusError):
+            st = exc.status_code
+            if st == 429:
+                return True, st, "rate_limit"
+            if st >= 500 or st in (408, 409):
+                return True, st, f"http_{st}"
+            return False, st, f"http_{st}"
+        if isinstance(exc, (o.APIResponseValidationError, ValueError, TypeError, AttributeError,
+                            IndexError)):
+            return False, None, "bad_response"
+        return False, None, type(exc).__name__
+
+    async def complete(self, prompt: str, sampling: dict) -> Completion:
+        """Send ``prompt`` with ``sampling`` (``temperature``, ``top_p``, ``max_tokens``, ``stop``
+        ... passed through to the API) and return a :class:`Completion`.
+
+        Raises :class:`TeacherError` after ``max_attempts`` failed attempts or on a
+        non-retryable error, :class:`FatalTeacherError` on 401/403/404; messages are redacted."""
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        reasons: list[str] = []
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                c = await self._once(prompt, sampling)
+                c.attempts, c.seconds, c.retry_reasons = attempt, loop.time() - t0, reasons
+                return c
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                retryable, status, kind = self._classify(exc)
+                msg = self.redact(f"{type(exc).__name__}: {exc}")
+                if not retryable or attempt == self.max_attempts:
+                    cls = FatalTeacherError if status in (401, 403, 404) else TeacherError
+                    why = "not retryable" if not retryable else f"gave up after {attempt} attempts"
+                    raise cls(f"{why}: {msg}", attempt, status, kind) from None
+                reasons.append(kind)
+                delay = backoff_delay(attempt, self.backoff_base_s, self.max_backoff_s,
+                                      _retry_after(exc) if status == 429 else None, self._rng)
+                log.info("retry %d/%d in %.2fs after %s", attempt, self.max_attempts - 1, delay,
+                         msg[:300])
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")

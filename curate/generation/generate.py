@@ -1,0 +1,423 @@
+"""Self-instruct generation the way Alpaca did it, with any OpenAI-compatible teacher.
+
+Source: tatsu-lab/stanford_alpaca ``generate_instruction.py``
+(``generate_instruction_following_data``): sample 3 demonstrations from the seed tasks only,
+encode them with the prompt (:func:`curate.generation.prompt.encode_prompt`), ask the teacher
+for the remaining tasks of a list of 20 (temperature 1.0, top_p 1.0, max_tokens 3072), parse
+and filter the completion (:mod:`curate.generation.parse`), drop candidates whose ROUGE-L F1
+with any seed or kept instruction is > 0.7 (:mod:`curate.generation.filters`), repeat until the
+target count is reached. Differences from Alpaca are listed in docs/generation.md.
+
+Output files (all JSONL, appended; one JSON object per line):
+
+* ``out``: accepted records ``{"instruction", "input", "output", "most_similar_instructions",
+  "avg_similarity_score", "provenance": {...}}``: readable by ``curate ingest`` (no ``id``:
+  ingest assigns it; the extra fields land in ``meta``). Each record is written, flushed and
+  fsynced as soon as it is accepted; a rerun reads the file back (a torn last line from a
+  kill is dropped and truncated), rebuilds the ROUGE pool and continues to ``target``.
+* ``rejected``: ``{"reason", "detail", "position", "text", "request_id", "created"}`` per
+  dropped task (parser/filter reasons, ``rouge_similar``, ``duplicate``, ``target_reached``).
+* ``failures``: ``{"request_number", "error", "status", "kind", "attempts", "demo_ids",
+  "created"}`` per request that failed for good (the error text is redacted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from curate.errors import CurateError
+from curate.generation.client import (DUMMY_KEY, FatalTeacherError, Teacher, TeacherError,
+                                      endpoint_host, redact)
+from curate.generation.filters import RougeFilter
+from curate.generation.parse import STOP_SEQUENCES, parse_response
+from curate.generation.prompt import encode_prompt, load_prompt
+
+log = logging.getLogger("curate.generation")
+
+#: Defaults of the ``generate:`` params section (Alpaca's values where Alpaca had one).
+DEFAULTS: dict[str, Any] = {
+    "base_url": None,
+    "model": None,
+    "api_key_env": "OPENAI_API_KEY",
+    "endpoint": "chat",
+    "prompt": "pr24",
+    "seed_tasks": "data/seed/alpaca_seed_tasks.jsonl",
+    "num_prompt_instructions": 3,
+    "target": 100,
+    "concurrency": 4,
+    "seed": 42,
+    "budgets": {"max_requests": None, "max_tokens": None, "max_failures": 20},
+    "sampling": {"temperature": 1.0, "top_p": 1.0, "max_tokens": 3072, "stop": None},
+    "retry": {"max_attempts": 6, "backoff_base_s": 1.0, "max_backoff_s": 60.0,
+              "timeout_s": 600.0},
+    "out": "outputs/generate/records.jsonl",
+    "rejected": "outputs/generate/rejected.jsonl",
+    "failures": "outputs/generate/failures.jsonl",
+}
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def normalize_instruction(text: str) -> str:
+    """Lowercased, whitespace-collapsed instruction: the key of the exact-duplicate guard."""
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def read_jsonl_resume(path: str | Path) -> list[dict]:
+    """Read an append-only JSONL written by :class:`DurableJsonl` for resuming.
+
+    A last line without its newline, or a last line that is not valid JSON (a write torn by a
+    kill), is ignored and truncated from the file (fsynced). Returns the objects in file
+    order; ``[]`` when the file does not exist. Raises :class:`CurateError` naming the file and
+    line when an earlier line is not a JSON object (the file was edited or corrupted)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    good_end = 0  # byte offset after the last good line
+    records: list[dict] = []
+    pos = 0
+    complete = lines[:-1]  # the piece after the last newline is torn (or b"")
+    for n, raw in enumerate(complete, 1):
+        end = pos + len(raw) + 1
+        try:
+            obj = json.loads(raw.decode("utf-8")) if raw.strip() else None
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            if n == len(complete):
+                log.warning("%s: line %d is torn; truncating it", path, n)
+                break
+            raise CurateError(f"{path}: line {n}: not JSON ({e}); cannot resume") from None
+        if obj is not None:
+            if not isinstance(obj, dict):
+                raise CurateError(f"{path}: line {n}: not a JSON object; cannot resume")
+            records.append(obj)
+        pos = good_end = end
+    if good_end != len(data):
+        if lines[-1]:
+            log.warning("%s: last line is torn (%d bytes); truncating it", path, len(lines[-1]))
+        with open(path, "r+b") as f:
+            f.truncate(good_end)
+            f.flush()
+            os.fsync(f.fileno())
+    return records
+
+
+class DurableJsonl:
+    """Append-only JSONL writer: each :meth:`append` writes one line, flushes and fsyncs, so a
+    record is on disk before the call returns (a kill can at most tear the line being
+    written, which :func:`read_jsonl_resume` removes)."""
+
+    def __init__(self, path: str | Path, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
+        self._f = open(self.path, "ab")
+        self._fsync = fsync
+        if new and fsync:  # make the new directory entry durable too
+            try:
+                fd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass
+
+    def append(self, obj: Mapping) -> None:
+        """Write ``obj`` as one JSON line (UTF-8, non-ASCII kept) durably."""
+        self._f.write((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
+        self._f.flush()
+        if self._fsync:
+            os.fsync(self._f.fileno())
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _merge(defaults: Mapping, params: Mapping) -> dict:
+    out = copy.deepcopy(dict(defaults))
+    for k, v in (params or {}).items():
+        if isinstance(out.get(k), dict) and isinstance(v, Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def resolve_params(params: Mapping) -> dict:
+    """The ``generate:`` section merged over :data:`DEFAULTS` and checked.
+
+    Raises :class:`CurateError` for a missing ``base_url`` ("no local teacher yet"), a missing
+    ``model``, an unknown ``endpoint`` or a non-positive ``target``/``concurrency``."""
+    p = _merge(DEFAULTS, params or {})
+    unknown = set(params or {}) - set(DEFAULTS)
+    if unknown:
+        raise CurateError(f"params generate: unknown key(s) {sorted(unknown)}")
+    if not p["base_url"]:
+        raise CurateError("params generate.base_url: no local teacher yet; set generate.base_url "
+                          "to an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080/v1)")
+    if not p["model"]:
+        raise CurateError("params generate.model: set the teacher model name")
+    if p["endpoint"] not in ("chat", "completions"):
+        raise CurateError(f"params generate.endpoint: {p['endpoint']!r}; expected chat or completions")
+    for k in ("target", "concurrency", "num_prompt_instructions"):
+        if not isinstance(p[k], int) or p[k] < 1:
+            raise CurateError(f"params generate.{k}: expected a positive integer, got {p[k]!r}")
+    if p["sampling"].get("stop") is None:
+        p["sampling"]["stop"] = list(STOP_SEQUENCES)
+    return p
+
+
+def _api_key(p: Mapping) -> str:
+    key = os.environ.get(p["api_key_env"] or "")
+    if key:
+        return key
+    if endpoint_host(p["base_url"]).rsplit(":", 1)[0].strip("[]") in _LOCAL_HOSTS:
+        return DUMMY_KEY
+    raise CurateError(f"${p['api_key_env']} is not set (needed for {endpoint_host(p['base_url'])})")
+
+
+@dataclass
+class _State:
+    requests: int = 0
+    failures: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    parsed: int = 0
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    finish_reasons: Counter = field(default_factory=Counter)
+    stopped_by: str | None = None
+    fatal: str | None = None
+
+
+def _load_seeds(path: str) -> list[dict]:
+    from curate.cleaning.dedupe import load_seed_tasks
+
+    try:
+        return load_seed_tasks(path)
+    except FileNotFoundError:
+        raise CurateError(f"{path}: no such seed tasks file") from None
+
+
+async def _generate(p: dict, key: str) -> dict:
+    t0 = time.perf_counter()
+    seeds = _load_seeds(p["seed_tasks"])
+    k = p["num_prompt_instructions"]
+    if len(seeds) < k:
+        raise CurateError(f"{p['seed_tasks']}: {len(seeds)} seed tasks, need {k} per prompt")
+    try:
+        template = load_prompt(p["prompt"])
+    except FileNotFoundError:
+        raise CurateError(f"params generate.prompt: no such prompt file {p['prompt']!r}") from None
+    template_sha = hashlib.sha256(template.encode("utf-8")).hexdigest()
+    existing = read_jsonl_resume(p["out"])
+    kept_instr = [r.get("instruction", "") for r in existing]
+    rouge = RougeFilter([s["instruction"] for s in seeds], kept_instr)
+    seen = {normalize_instruction(t) for t in kept_instr}
+    target = p["target"]
+    budgets = p["budgets"]
+    max_req, max_tok = budgets.get("max_requests"), budgets.get("max_tokens")
+    max_fail = budgets.get("max_failures")
+    sampling = dict(p["sampling"])
+    rng = random.Random(f"{p['seed']}:{len(existing)}")
+    st = _State()
+    total = len(existing)
+
+    out = DurableJsonl(p["out"])
+    rej = DurableJsonl(p["rejected"], fsync=False)
+    fail = DurableJsonl(p["failures"])
+    teacher = Teacher(p["base_url"], p["model"], key, endpoint=p["endpoint"],
+                      timeout_s=p["retry"]["timeout_s"], max_attempts=p["retry"]["max_attempts"],
+                      backoff_base_s=p["retry"]["backoff_base_s"],
+                      max_backoff_s=p["retry"]["max_backoff_s"], seed=p["seed"])
+    base_prov = {"generator": "curate.generation (Alpaca self-instruct)",
+                 "teacher_model": p["model"], "endpoint_host": teacher.host,
+                 "endpoint": p["endpoint"], "prompt_template": str(p["prompt"]),
+                 "prompt_template_sha256": template_sha, "num_prompt_instructions": k,
+                 "sampling": sampling}
+
+    def should_stop() -> str | None:
+        if st.fatal:
+            return "fatal"
+        if total >= target:
+            return "target"
+        if max_req is not None and st.requests >= max_req:
+            return "max_requests"
+        if max_tok is not None and st.prompt_tokens + st.completion_tokens >= max_tok:
+            return "max_tokens"
+        if max_fail is not None and st.failures >= max_fail:
+            return "max_failures"
+        return None
+
+    def reject(item: dict, request_id: str | None) -> None:
+        st.rejected[item["reason"]] += 1
+        rej.append({**item, "request_id": request_id, "created": _now()})
+
+    def process(c, demos: list[dict], number: int, prompt: str) -> None:
+        """Parse and filter one completion; synchronous, so no other worker interleaves."""
+        nonlocal total
+        st.finish_reasons[str(c.finish_reason)] += 1
+        accepted, rejected = parse_response(c.text, c.finish_reason, k,
+                                            repeated_header=p["endpoint"] == "chat")
+        st.parsed += len(accepted)
+        for r in rejected:
+            reject(r, c.request_id)
+        prov = {**base_prov, "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+                "demo_ids": [d["id"] for d in demos], "finish_reason": c.finish_reason,
+                "request_id": c.request_id, "request_number": number, "attempts": c.attempts}
+        for a in accepted:
+            inst = a["instruction"]
+            item = {"position": a["position"], "text": inst}
+            if total >= target:
+                reject({"reason": "target_reached", "detail": f"{target} records", **item},
+                       c.request_id)
+                continue
+            v = rouge.check(inst)
+            if not v.keep:
+                reject({"reason": "rouge_similar",
+                        "detail": f"rougeL {v.max_score:.4f} > {rouge.threshold} vs {v.matched!r}",
+                        **item}, c.request_id)
+                continue
+            key_ = normalize_instruction(inst)
+            if key_ in seen:
+                reject({"reason": "duplicate", "detail": "same instruction already kept", **item},
+                       c.request_id)
+                continue
+            rec = {"instruction": inst, "input": a["input"], "output": a["output"],
+                   "most_similar_instructions": v.most_similar_instructions,
+                   "avg_similarity_score": v.avg_similarity_score,
+                   "provenance": {**prov, "position": a["position"], "created": _now()}}
+            out.append(rec)
+            rouge.add(inst)
+            seen.add(key_)
+            total += 1
+            st.accepted += 1
+
+    async def worker() -> None:
+        while True:
+            why = should_stop()
+            if why:
+                st.stopped_by = st.stopped_by or why
+                return
+            st.requests += 1
+            number = st.requests
+            demos = rng.sample(seeds, k)
+            prompt = encode_prompt(template, demos)
+            try:
+                c = await teacher.complete(prompt, sampling)
+            except TeacherError as e:
+                st.failures += 1
+                st.retries += max(e.attempts - 1, 0)
+                fail.append({"request_number": number, "error": teacher.redact(str(e)),
+                             "status": e.status, "kind": e.kind, "attempts": e.attempts,
+                             "demo_ids": [d["id"] for d in demos], "created": _now()})
+                log.warning("request %d failed: %s", number, teacher.redact(str(e))[:300])
+                if isinstance(e, FatalTeacherError):
+                    st.fatal = teacher.redact(str(e))
+                continue
+            st.retries += c.attempts - 1
+            st.prompt_tokens += c.prompt_tokens
+            st.completion_tokens += c.completion_tokens
+            process(c, demos, number, prompt)
+            log.info("request %d: %s, %d records in %s", number, c.finish_reason, total, p["out"])
+
+    try:
+        if total < target:
+            await asyncio.gather(*(worker() for _ in range(p["concurrency"])))
+        else:
+            st.stopped_by = "target"
+    finally:
+        await teacher.close()
+        for f in (out, rej, fail):
+            f.close()
+    if st.fatal:
+        raise CurateError(f"generate: teacher at {teacher.host} refused the request: {st.fatal}")
+    wall = time.perf_counter() - t0
+    tokens = st.prompt_tokens + st.completion_tokens
+    return {
+        "requests": st.requests, "failures": st.failures, "retries": st.retries,
+        "prompt_tokens": st.prompt_tokens, "completion_tokens": st.completion_tokens,
+        "tokens": tokens, "parsed": st.parsed, "accepted": st.accepted,
+        "rejected": sum(st.rejected.values()), "rejected_by_reason": dict(sorted(st.rejected.items())),
+        "finish_reasons": dict(st.finish_reasons), "resumed_from": len(existing),
+        "total_records": total, "target": target, "stopped_by": st.stopped_by,
+        "records_per_min": round(st.accepted / wall * 60, 3) if wall > 0 else 0.0,
+        "tokens_per_s": round(st.completion_tokens / wall, 3) if wall > 0 else 0.0,
+        "wall_seconds": round(wall, 3),
+    }
+
+
+def run_generate(params: Mapping) -> dict:
+    """Generate Alpaca-style records with an OpenAI-compatible teacher until ``target``
+    records are in ``out`` or a budget is spent.
+
+    ``params``: the ``generate:`` section of params.yaml (keys and defaults: :data:`DEFAULTS`;
+    docs/generation.md). The key is read from the environment variable ``api_key_env``
+    (a dummy key for a local host when unset) and never written anywhere.
+
+    Returns metrics: ``requests`` (sent this run, incl. failed), ``failures`` (requests that
+    failed for good, see the failures file), ``retries``, ``prompt_tokens``,
+    ``completion_tokens``, ``tokens`` (their sum, from the servers' ``usage``), ``parsed``
+    (tasks that passed the parser filters), ``accepted`` (records written this run),
+    ``rejected_by_reason``, ``resumed_from`` (records found in ``out``), ``total_records``,
+    ``stopped_by`` (``target``, ``max_requests``, ``max_tokens``, ``max_failures``),
+    ``records_per_min``, ``tokens_per_s`` (completion tokens per wall second),
+    ``wall_seconds``. Budgets count this run only; requests in flight when one is reached
+    are completed and used (``max_tokens`` can be exceeded by at most ``concurrency``
+    responses).
+
+    Raises :class:`CurateError` for bad params, a missing key for a remote endpoint, an
+    unreadable output file, or when the teacher refuses requests (401/403/404; the message is
+    redacted and the failure recorded)."""
+    p = resolve_params(params)
+    key = _api_key(p)
+    try:
+        return asyncio.run(_generate(p, key))
+    except CurateError as e:
+        raise CurateError(redact(str(e), [key])) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m curate.generation.generate PARAMS`` (YAML or JSON; its ``generate:``
+    section, or the whole file when it has none): run and print the metrics as JSON.
+    Exit 1 with one line on :class:`CurateError`. A stand-in until ``curate generate`` is
+    wired into the CLI."""
+    import yaml
+
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        doc = yaml.safe_load(Path(argv[0]).read_text(encoding="utf-8"))
+        params = doc.get("generate", doc) if isinstance(doc, dict) else None
+        if not isinstance(params, dict):
+            raise CurateError(f"{argv[0]}: no generate: mapping")
+        print(json.dumps(run_generate(params), indent=2))
+    except CurateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
