@@ -78,3 +78,81 @@ def test_pool_scores_match_full_scoring():
     screened = pool.scores("Write a short poem about the ocean.", threshold=0.7)
     assert exact[0] > 0.7 and screened[0] == exact[0]
     assert screened[1] == 0.0 and exact[2] < 0.7 + 1e-9
+
+
+def unbanded_filter(texts, threshold, seeds=()):
+    """The previous implementation as an oracle: every earlier pool string is screened by
+    cdist (no length banding, no pair list) and survivors rescored exactly. Also counts ties
+    (a drop whose best score is reached by more than one kept text)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Indel, LCSseq
+
+    from curate.cleaning.rouge import rouge_l_f1
+
+    codec = TokenCodec()
+    pool = [codec.encode(tokenize(t)) for t in list(seeds) + list(texts)]
+    s = len(seeds)
+    kept = np.ones(len(pool), dtype=bool)
+    out, ties = [], 0
+    for start in range(s, len(pool), 1024):
+        stop = min(start + 1024, len(pool))
+        sims = process.cdist(pool[start:stop], pool[:stop], scorer=Indel.normalized_similarity,
+                             score_cutoff=max(threshold - 1e-6, 0.0), dtype=np.float32, workers=-1)
+        for r in range(stop - start):
+            i = start + r
+            cand = np.flatnonzero(sims[r, :i])
+            cand = cand[kept[cand]]
+            f = [rouge_l_f1(int(LCSseq.similarity(pool[i], pool[j])), len(pool[i]), len(pool[j])) for j in cand]
+            best = max(f, default=0.0)
+            if best > threshold:
+                kept[i] = False
+                out.append((False, int(cand[f.index(best)]), best))
+                ties += f.count(best) > 1
+            else:
+                out.append((True, None, 0.0))
+    return out, ties
+
+
+def test_whole_real_dataset_identical_to_unbanded_oracle_including_ties(real_data):
+    """All 27,740 real instructions + the 175 seed tasks: same keep/drop, matched index and
+    float score for every record; the data holds drops with tied best matches."""
+    import json
+
+    from tests.conftest import ROOT
+
+    seeds = [json.loads(l)["instruction"] for l in (ROOT / "data/seed/alpaca_seed_tasks.jsonl").read_text().splitlines()]
+    texts = [r["instruction"] for r in real_data]
+    drops = {}
+    for thr, n in ((0.7, len(texts)), (0.5, 6000)):
+        ours = [(d.keep, d.matched, d.score) for d in greedy_filter(texts[:n], thr, seeds)]
+        oracle, ties = unbanded_filter(texts[:n], thr, seeds)
+        assert ours == oracle
+        drops[thr] = (sum(not k for k, _, _ in ours), ties)
+    assert drops[0.7][0] >= 10  # 13 real near-duplicates at Alpaca's threshold
+    assert drops[0.5][0] > 100 and drops[0.5][1] > 0  # drops with tied best matches really occur
+
+
+def test_length_bound_never_excludes_a_passing_pair():
+    from curate.cleaning.rouge import length_lower_bound
+
+    for cutoff in (0.3, 0.5, 0.7 - 1e-6, 0.7, 0.9):
+        for L in range(0, 200):
+            lo = length_lower_bound(L, cutoff)
+            # any shorter list scores at most 2*l/(l+L) < cutoff
+            assert all(2 * l / (l + L) < cutoff for l in range(1, lo))
+            assert lo <= L
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60) | sentences)
+def test_tokenize_equals_rouge_score_tokenizer(text):
+    from rouge_score import tokenize as rouge_tokenize
+
+    assert tokenize(text) == rouge_tokenize.tokenize(text, None)
+
+
+def test_frequency_codec_is_a_bijection_and_extends():
+    lists = [["b", "a", "a"], ["c", "a"]]
+    codec = TokenCodec.by_frequency(lists)
+    assert codec.encode(["a", "b", "c"]) == "\x00\x01\x02"  # most frequent first, ties by token
+    assert codec.encode(["zz"]) == "\x03" and codec.encode(["zz", "a"]) == "\x03\x00"

@@ -1,15 +1,27 @@
-"""Dedupe stage: exact, ROUGE-L and embedding near-duplicates, written as annotations.
+"""Dedupe stage: exact, ROUGE-L, embedding and MinHash near-duplicates, written as annotations.
 
-Methods run in order (exact -> ROUGE-L -> embedding), each over the records the previous ones
-kept, with the same greedy semantics as Alpaca: a record is compared with the records kept
-before it (and, for ROUGE-L, the seed tasks), and a dropped record blocks nothing. Each drop
-names the record it duplicates (``matched_id``) and the score.
+Methods run in order (exact -> ROUGE-L -> embedding -> MinHash), each over the records the
+previous ones kept. Each drop names the record it duplicates (``matched_id``) and the score.
+
+* ``exact``: normalised (lowercase, collapsed whitespace) ``fields`` equal; first one kept.
+* ``rouge_l``: Alpaca's greedy filter (ROUGE-L F1 ``> threshold`` with a seed task or a record
+  kept before it; a dropped record blocks nothing) on ``dedupe.rouge.fields`` joined by a
+  newline (``[instruction]`` as Alpaca, or ``[instruction, input]``); see
+  :mod:`curate.cleaning.rouge`.
+* ``embedding``: all-MiniLM-L6-v2 cosine similarity ``>= threshold`` (min over the embedded
+  ``views``: ``prompt`` = ``fields`` joined, ``output``). ``mode: cluster`` (default) keeps one
+  representative per connected component (longest non-empty output, ties -> earliest) and
+  records the cluster in the reason; ``mode: greedy`` is Alpaca-style order-dependent. See
+  :mod:`curate.cleaning.semantic`.
+* ``minhash``: estimated Jaccard ``>= threshold`` of output word n-gram shingles via MinHash
+  LSH, greedy; see :mod:`curate.cleaning.minhash`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -17,11 +29,14 @@ from typing import Mapping, Sequence
 import pyarrow as pa
 
 from curate.cleaning import embed as embed_mod
+from curate.cleaning import semantic
+from curate.cleaning.minhash import minhash_filter
 from curate.cleaning.rouge import greedy_filter
 from curate.errors import CurateError
 from curate.schema import annotations_table
 
 _WS = re.compile(r"\s+")
+CHECKS = ("exact", "rouge_l", "embedding", "minhash")
 
 
 def normalize_text(text: str) -> str:
@@ -59,11 +74,21 @@ def load_seed_tasks(path: str | Path) -> list[dict]:
 def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
            cache_path: str | Path | None = None) -> tuple[pa.Table, dict]:
     """Find duplicates in ``records`` (a RECORD_SCHEMA table). ``params`` is the ``dedupe``
-    section of params.yaml. Returns ``(annotations, metrics)``; annotations hold one ``drop``
-    row per duplicate with ``check_name`` in {exact, rouge_l, embedding}."""
+    section of params.yaml (keys ``exact``, ``rouge``, ``embedding``, ``minhash``; see the module
+    doc and params.yaml). ``seeds`` are seed tasks (:func:`load_seed_tasks`) that ROUGE-L also
+    compares against; ``cache_path`` is the embedding cache (Parquet).
+
+    Returns ``(annotations, metrics)``: annotations hold one ``drop`` row per duplicate with
+    ``check_name`` in :data:`CHECKS`; metrics hold ``records_in``, ``kept``, ``dropped``,
+    ``dropped_by_check``, ``embedding_clusters`` (clusters with >= 2 records, cluster mode),
+    ``embedding_largest_cluster`` (records in the largest one) and
+    ``seconds_by_check``. Raises :class:`CurateError` for an unknown embedding mode/view or when
+    the counts do not add up."""
     rows = records.select(["id", "instruction", "input", "output"]).to_pylist()
     alive = list(range(len(rows)))
     ann: list[dict] = []
+    extra: dict = {}
+    seconds: dict[str, float] = {}
 
     def drop(i: int, check: str, score: float, matched_id: str, reason: str) -> None:
         ann.append({"id": rows[i]["id"], "stage": "dedupe", "check_name": check, "score": score,
@@ -71,6 +96,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
 
     ex = params.get("exact", {})
     if ex.get("enabled", True):
+        t0 = time.perf_counter()
         fields = ex.get("fields", ["instruction", "input"])
         first: dict[tuple, int] = {}
         survivors = []
@@ -84,9 +110,11 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
                 first[key] = i
                 survivors.append(i)
         alive = survivors
+        seconds["exact"] = round(time.perf_counter() - t0, 2)
 
     rg = params.get("rouge", {})
     if rg.get("enabled", True):
+        t0 = time.perf_counter()
         fields = rg.get("fields", ["instruction"])
         thr = float(rg.get("threshold", 0.7))
         use_seeds = list(seeds) if rg.get("include_seed_tasks", True) else []
@@ -107,26 +135,76 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
             drop(i, "rouge_l", d.score, mid,
                  f"ROUGE-L F1 {d.score:.3f} > {thr} on {'+'.join(fields)} with {what} {mid}: \"{_short(mtext)}\"")
         alive = survivors
+        seconds["rouge_l"] = round(time.perf_counter() - t0, 2)
 
     em = params.get("embedding", {})
     if em.get("enabled", True):
+        t0 = time.perf_counter()
         fields = em.get("fields", ["instruction", "input"])
         thr = float(em.get("threshold", 0.95))
-        vecs = embed_mod.embed([_joined(rows[i], fields) for i in alive], cache_path,
-                               batch_size=int(em.get("batch_size", 128)))
+        mode = em.get("mode", "cluster")
+        views = list(em.get("views", ["prompt"]))
+        if mode not in ("cluster", "greedy"):
+            raise CurateError(f"dedupe.embedding.mode must be cluster or greedy, not {mode!r}")
+        bad = [v for v in views if v not in ("prompt", "output")] or ([] if views else ["(none)"])
+        if bad:
+            raise CurateError(f"dedupe.embedding.views: unknown view(s) {bad}; use prompt and/or output")
+        text_of = {"prompt": lambda r: _joined(r, fields), "output": lambda r: r["output"]}
+        vecs = [embed_mod.embed([text_of[v](rows[i]) for i in alive], cache_path,
+                                batch_size=int(em.get("batch_size", 128))) for v in views]
+        search = {"ann_min_records": int(em.get("ann_min_records", 50_000)), "ann_k": int(em.get("ann_k", 32))}
+        label = " & ".join("+".join(fields) if v == "prompt" else "output" for v in views)
         survivors = []
-        for i, (keep, j, score) in zip(alive, embed_mod.greedy_cosine_filter(vecs, thr)):
+        if mode == "cluster":
+            dec = semantic.cluster_decisions(vecs, thr, [len(rows[i]["output"].strip()) for i in alive], **search)
+            n_clusters = len({d["cluster"] for d in dec if d["cluster"] >= 0})
+            extra["embedding_largest_cluster"] = max((d["size"] for d in dec), default=0)
+            for i, d in zip(alive, dec):
+                if d["keep"]:
+                    survivors.append(i)
+                    continue
+                m = rows[alive[d["matched"]]]
+                drop(i, "embedding", d["score"], m["id"],
+                     f"cosine {d['score']:.3f} to {m['id']}, representative of cluster {d['cluster']} of "
+                     f"{d['size']} records (all-MiniLM-L6-v2 on {label}, min over views; edges >= {thr}, "
+                     f"this record's max edge {d['max_edge']:.3f}; representative = longest non-empty output, "
+                     f"ties -> earliest): \"{_short(_joined(m, fields))}\"")
+        else:
+            n_clusters = None
+            for i, d in zip(alive, semantic.greedy_decisions(vecs, thr, **search)):
+                if d["keep"]:
+                    survivors.append(i)
+                    continue
+                m = rows[alive[d["matched"]]]
+                drop(i, "embedding", d["score"], m["id"],
+                     f"cosine {d['score']:.3f} >= {thr} (all-MiniLM-L6-v2, {label}) with kept record {m['id']}: \"{_short(_joined(m, fields))}\"")
+        alive = survivors
+        extra["embedding_clusters"] = n_clusters
+        seconds["embedding"] = round(time.perf_counter() - t0, 2)
+
+    mh = params.get("minhash", {})
+    if mh.get("enabled", False):  # opt-in here; params.yaml enables it
+        t0 = time.perf_counter()
+        thr = float(mh.get("threshold", 0.8))
+        num_perm, ngram = int(mh.get("num_perm", 128)), int(mh.get("ngram", 5))
+        min_words = int(mh.get("min_words", 15))
+        survivors = []
+        outs = [rows[i]["output"] for i in alive]
+        for i, (keep, j, score) in zip(alive, minhash_filter(outs, thr, num_perm, ngram, min_words)):
             if keep:
                 survivors.append(i)
-            else:
-                m = rows[alive[j]]
-                drop(i, "embedding", score, m["id"],
-                     f"cosine {score:.3f} >= {thr} (all-MiniLM-L6-v2, {'+'.join(fields)}) with kept record {m['id']}: \"{_short(_joined(m, fields))}\"")
+                continue
+            m = rows[alive[j]]
+            drop(i, "minhash", score, m["id"],
+                 f"estimated Jaccard {score:.3f} >= {thr} of output word {ngram}-gram shingles (MinHash, {num_perm} "
+                 f"permutations, LSH) with kept record {m['id']}: \"{_short(m['output'])}\"")
         alive = survivors
+        seconds["minhash"] = round(time.perf_counter() - t0, 2)
 
     counts = Counter(a["check_name"] for a in ann)
     metrics = {"records_in": len(rows), "kept": len(alive), "dropped": len(ann),
-               "dropped_by_check": {k: counts.get(k, 0) for k in ("exact", "rouge_l", "embedding")}}
+               "dropped_by_check": {k: counts.get(k, 0) for k in CHECKS}, **extra,
+               "seconds_by_check": seconds}
     if metrics["kept"] + metrics["dropped"] != metrics["records_in"]:
         raise CurateError(f"dedupe lost records: {metrics}")
     return annotations_table(ann), metrics
