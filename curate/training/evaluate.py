@@ -58,7 +58,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from curate.training.sft import IGNORE_INDEX, tokenize_example
+from curate.training.sft import IGNORE_INDEX, SupervisedCollator, tokenize_example
 from curate.config import merge_params
 from curate.training.student import offline
 
@@ -394,19 +394,13 @@ def response_loss(model, tokenizer, records: Sequence[Mapping[str, Any]], max_le
     examples = [tokenize_example(r, tokenizer, max_length) for r in records]
     kept = [e for e in examples if any(x != IGNORE_INDEX for x in e["labels"])]
     per_ex_nll, per_ex_tok = [], []
+    collate = SupervisedCollator(tokenizer.pad_token_id or 0)
     kept.sort(key=lambda e: -len(e["input_ids"]))
     with torch.inference_mode():
         for b in range(0, len(kept), batch_size):
             batch = kept[b : b + batch_size]
-            L = max(len(e["input_ids"]) for e in batch)
-            ids = torch.full((len(batch), L), tokenizer.pad_token_id or 0, dtype=torch.long)
-            labels = torch.full((len(batch), L), IGNORE_INDEX, dtype=torch.long)
-            mask = torch.zeros((len(batch), L), dtype=torch.long)
-            for j, e in enumerate(batch):
-                n = len(e["input_ids"])
-                ids[j, :n] = torch.tensor(e["input_ids"])
-                labels[j, :n] = torch.tensor(e["labels"])
-                mask[j, :n] = 1
+            padded = collate(batch)  # the training collator: same padding and masking
+            ids, labels, mask = padded["input_ids"], padded["labels"], padded["attention_mask"]
             hidden = model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state  # [B, L, H]
             valid = labels[:, 1:] != IGNORE_INDEX  # token t+1 is predicted at position t
             rows, pos = valid.nonzero(as_tuple=True)
