@@ -33,7 +33,9 @@ RECORD_SCHEMA = pa.schema(
 
 #: One decision about one record. ``action`` is one of ACTIONS; ``field``/``value`` carry
 #: the replacement text of a ``normalize`` action; ``matched_id`` names the record a
-#: duplicate duplicates.
+#: duplicate duplicates. ``category`` is the problem class (see docs/detectors.md, e.g.
+#: ``truncated_output``), ``score`` the detector's raw signal and ``confidence`` in [0, 1] how
+#: sure the detector is that the record has the problem (its measured precision where known).
 ANNOTATION_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -45,6 +47,8 @@ ANNOTATION_SCHEMA = pa.schema(
         pa.field("matched_id", pa.string()),
         pa.field("field", pa.string()),
         pa.field("value", pa.string()),
+        pa.field("category", pa.string()),
+        pa.field("confidence", pa.float64()),
     ]
 )
 
@@ -136,9 +140,14 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
 def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
     """Read a Parquet file written by a stage and check it has ``schema``'s columns.
 
-    Raises ``ValueError`` naming the file and the missing columns.
+    Nullable columns added to a schema after a file was written are filled with nulls, so
+    older outputs stay readable. Raises ``ValueError`` naming the file and the missing
+    non-nullable columns.
     """
     table = pq.read_table(path)
+    for f in schema:
+        if f.name not in table.column_names and f.nullable:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
     missing = [n for n in schema.names if n not in table.column_names]
     if missing:
         raise ValueError(f"{path}: not a curate table, missing columns {missing}")

@@ -24,21 +24,31 @@ from curate.schema import ACTIONS, annotations_table
 
 @dataclass
 class Finding:
-    """What a detector found: its score in [0, 1], the reason, and for a normalising fix the
-    field and its new full value."""
+    """What a detector found: its score (the raw signal; in [0, 1] unless the detector's
+    docstring says otherwise), the reason, for a normalising fix the field and its new full
+    value, and optionally a per-finding confidence in [0, 1] overriding the detector's."""
 
     score: float
     reason: str
     field: str | None = None
     value: str | None = None
+    confidence: float | None = None
 
 
 class Detector:
-    """One check over one record (a dict with instruction/input/output). Subclasses set
-    ``name``, ``default_action`` and implement ``check``."""
+    """One check over one record (a dict with id/instruction/input/output). Subclasses set
+    ``name``, ``category`` (the problem class it finds, docs/detectors.md), ``default_action``,
+    ``confidence`` (how sure a finding is, e.g. its precision on the labelled dev set) and
+    implement ``check``. Detectors that need a batch signal (embeddings, model losses)
+    compute it in ``prepare``, which sees the whole table before any ``check``."""
 
     name = "detector"
+    category = "other"
     default_action = "review"
+    confidence = 0.5
+
+    def prepare(self, records: pa.Table) -> None:
+        """Compute batch signals for ``records`` (RECORD_SCHEMA); the default does nothing."""
 
     def check(self, rec: Mapping[str, str]) -> Finding | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -59,6 +69,7 @@ class ControlChars(Detector):
     normalised to ``\\n``. NUL bytes never get here: ingest quarantines them."""
 
     name = "control_chars"
+    category = "control_chars"
     default_action = "normalize"
 
     def check(self, rec):
@@ -84,6 +95,7 @@ class PlaceholderInput(Detector):
     normalised to the empty string, as Alpaca's generator does for ``<noinput>``."""
 
     name = "placeholder_input"
+    category = "placeholder_input"
     default_action = "normalize"
 
     def check(self, rec):
@@ -105,6 +117,7 @@ class EmptyOutput(Detector):
     A bare "None" is left alone: it can be a correct answer."""
 
     name = "empty_output"
+    category = "empty_output"
     default_action = "drop"
 
     def check(self, rec):
@@ -126,6 +139,7 @@ class MergedInstruction(Detector):
     The fix keeps the text before the merge marker, minus separator lines like ``##`` or ``///``."""
 
     name = "merged_instruction"
+    category = "merged_instruction"
     default_action = "normalize"
 
     def check(self, rec):
@@ -173,6 +187,7 @@ class UnseeableContent(Detector):
     the output describes it anyway: a hallucinated answer."""
 
     name = "unseeable_content"
+    category = "unseeable_content"
     default_action = "drop"
 
     def check(self, rec):
@@ -215,6 +230,7 @@ class NonTextRequest(Detector):
     model can produce (AlpacaDataCleaned: "instructions to generate images")."""
 
     name = "non_text_request"
+    category = "non_text_request"
     default_action = "drop"
 
     def check(self, rec):
@@ -237,6 +253,7 @@ class CannotFulfil(Detector):
     be fulfilled by a GPT model"): a non-answer, useless as a demonstration."""
 
     name = "cannot_fulfil"
+    category = "refusal"
     default_action = "drop"
 
     def check(self, rec):
@@ -270,6 +287,8 @@ def detect(records: pa.Table, policy: Mapping[str, str] | None = None,
             raise CurateError(f"params.yaml detect.policy: unknown detector {name!r}; known: {sorted(names)}")
         if action not in ACTIONS:
             raise CurateError(f"params.yaml detect.policy.{name}: unknown action {action!r}; expected one of {ACTIONS}")
+    for d in detectors:
+        d.prepare(records)
     ann, hits = [], Counter()
     for rec in records.select(["id", "instruction", "input", "output"]).to_pylist():
         for d in detectors:
@@ -279,7 +298,9 @@ def detect(records: pa.Table, policy: Mapping[str, str] | None = None,
             action = policy.get(d.name, d.default_action)
             hits[d.name] += 1
             ann.append({"id": rec["id"], "stage": "detect", "check_name": d.name, "score": f.score,
-                        "action": action, "reason": f.reason, "field": f.field, "value": f.value})
+                        "action": action, "reason": f.reason, "field": f.field, "value": f.value,
+                        "category": d.category,
+                        "confidence": d.confidence if f.confidence is None else f.confidence})
             if action == "normalize" and f.field is not None:
                 rec = dict(rec, **{f.field: f.value})
     actions = Counter(a["action"] for a in ann)

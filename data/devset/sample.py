@@ -1,0 +1,74 @@
+"""Draw the labelled development set for the detectors (docs/detectors.md).
+
+Two strata from the 27,738 ingested real Alpaca records (bundled data/alpaca/...):
+
+* ``random``: 200 records drawn uniformly at random (seed 20261121). Estimates prevalence and
+  gives recall that is not biased by how candidates were found.
+* ``enriched``: 25 records from each of six broad keyword pools (below), drawn at random within
+  the pool from records not already drawn. The pools are deliberately much wider than any
+  detector (e.g. *any* output without final punctuation, *any* digit-and-operator instruction),
+  so that rare classes get enough positives for precision without sampling only what the
+  detectors already find.
+
+Run ``python data/devset/sample.py`` from the repository root; it rewrites
+``data/devset/sample.jsonl`` (id, source_index, stratum, pool) deterministically.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from curate.cleaning.ingest import ingest  # noqa: E402
+
+SEED = 20261121
+N_RANDOM = 200
+N_PER_POOL = 25
+
+POOLS = {
+    # content a text model may not see, or asked to produce media
+    "media_or_link": lambda r: re.search(r"https?://|www\.|\.com\b|\b(?:photo|picture|image|video|audio|attached|painting|drawing|logo|chart|graph|link|url|article)s?\b",
+                                         r["instruction"] + " " + r["input"], re.I),
+    # math-like: a digit next to an operator, or a math verb with a digit
+    "math": lambda r: re.search(r"\d\s*[-+*/x×÷^=%]\s*\d|\b(?:calculate|compute|solve|sum|product|percent|average|convert|how many|area|perimeter)\b.*\d",
+                                r["instruction"] + " " + r["input"], re.I),
+    # code asked for
+    "code": lambda r: re.search(r"\b(?:code|program|function|script|sql|python|java|javascript|html|css|regex|algorithm|query)\b", r["instruction"], re.I),
+    # output shape: very short, no final punctuation, or task-like markers
+    "output_shape": lambda r: (len(r["output"].strip()) < 20 or not re.search(r"[.!?\"')\]}>*`]\s*$", r["output"])
+                               or re.search(r"Instruction|###|<\w+>", r["output"])),
+    # any non-ASCII letter anywhere
+    "non_ascii": lambda r: re.search(r"[^\x00-\x7f]", r["instruction"] + r["input"] + r["output"]),
+    # apology / inability / AI words in the output, or a placeholder-looking input
+    "refusal_words": lambda r: (re.search(r"\b(?:sorry|cannot|can't|unable|not possible|AI|language model|N/A|no input)\b", r["output"], re.I)
+                                or re.search(r"^\W*(?:no\s*input|none|n/?a|null|empty)\W*$", r["input"], re.I)),
+}
+
+
+def main() -> None:
+    records, _quarantine, _m = ingest([str(ROOT / "data/alpaca/alpaca52k_real_subset.json")])
+    rows = records.to_pylist()
+    rng = random.Random(SEED)
+    chosen = rng.sample(range(len(rows)), N_RANDOM)
+    taken = set(chosen)
+    out = [{"id": rows[i]["id"], "source_index": rows[i]["source_index"], "stratum": "random", "pool": None}
+           for i in chosen]
+    for pool, pred in POOLS.items():
+        cand = [i for i, r in enumerate(rows) if i not in taken and pred(r)]
+        pick = rng.sample(cand, N_PER_POOL)
+        taken.update(pick)
+        out += [{"id": rows[i]["id"], "source_index": rows[i]["source_index"], "stratum": "enriched", "pool": pool,
+                 "pool_size": len(cand)} for i in pick]
+    path = ROOT / "data/devset/sample.jsonl"
+    path.write_text("".join(json.dumps(o) + "\n" for o in out))
+    print(f"{len(out)} records -> {path}")
+
+
+if __name__ == "__main__":
+    main()
