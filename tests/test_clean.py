@@ -32,7 +32,9 @@ def test_drop_normalize_review_and_conservation():
     assert (d["id"], d["drop_check"], d["drop_reason"], d["drop_matched_id"]) == ("r0", "exact", "dup of r9", "r9")
     rows = {r["id"]: r for r in clean.to_pylist()}
     assert (rows["r1"]["input"], rows["r1"]["output"]) == ("", "Out")
-    assert [c["check_name"] for c in json.loads(rows["r1"]["meta"])["changes"]] == ["placeholder_input", "merged_instruction"]
+    changes = json.loads(rows["r1"]["meta"])["changes"]
+    assert [c["check_name"] for c in changes] == ["placeholder_input", "merged_instruction"]
+    assert [c["old"] for c in changes] == ["<noinput>", "Out."]  # history keeps what was replaced
     assert json.loads(rows["r2"]["meta"])["flags"][0]["action"] == "review"
     assert rows["r3"]["input"] == "<noinput>"  # nothing said about it: untouched
     assert m["normalized_by_check"] == {"merged_instruction": 1, "placeholder_input": 1}

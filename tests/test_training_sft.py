@@ -164,6 +164,13 @@ def test_train_rejects_unknown_params(tiny, fixture_parquet, tmp_path):
         train(fixture_parquet, tiny, tmp_path / "out", {"lr": 1.0})
 
 
+def test_train_sources_filter_keeps_only_listed_sources(tiny, fixture_parquet, tmp_path):
+    """train.sources restricts training to records of the listed sources (e.g. the Alpaca file,
+    not the locally generated records); an unknown source leaves nothing and says so."""
+    with pytest.raises(ValueError, match=r"no records to train on \(train.sources \['generated.jsonl'\]\)"):
+        train(fixture_parquet, tiny, tmp_path / "out", {"sources": ["generated.jsonl"], "max_steps": 1})
+
+
 def test_prepare_student_is_idempotent_on_an_existing_checkpoint(tiny):
     """An existing checkpoint folder is left untouched (no GGUF conversion is run)."""
     from curate.training.student import is_checkpoint, prepare_student

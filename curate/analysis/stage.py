@@ -62,7 +62,8 @@ def run_analyze(params: dict) -> dict:
         raise FileNotFoundError(f"analyze: ingested records {ingested} do not exist (run the ingest stage first)")
     raw = read_table(ingested, RECORD_SCHEMA)
     clean_path = existing("clean")
-    annotation_files = [p for p in (existing("dedupe_annotations"), existing("detect_annotations")) if p]
+    annotation_files = [p for p in (existing("dedupe_annotations"), existing("detect_annotations"),
+                                    existing("repair_annotations")) if p]
 
     start = time.perf_counter()
     verb_noun = verb_noun_table(

@@ -27,7 +27,7 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
     """Apply ``annotations`` (ANNOTATION_SCHEMA tables, in stage order) to ``records``.
 
     Returns ``(clean, dropped, metrics)``: ``clean`` has RECORD_SCHEMA with normalised fields and
-    ``meta.changes`` (field, check, reason) / ``meta.flags`` for review/repair; ``dropped`` has
+    ``meta.changes`` (field, check, reason and the old value: the record's history) / ``meta.flags`` for review/repair; ``dropped`` has
     the record plus its first drop check, reason and matched id. Raises :class:`CurateError`
     when an annotation names an unknown record or the counts do not add up.
     """
@@ -53,8 +53,9 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
         meta = json.loads(r["meta"])
         for a in anns:
             if a["action"] == "normalize" and a["field"] is not None:
+                meta.setdefault("changes", []).append({"field": a["field"], "check_name": a["check_name"],
+                                                       "reason": a["reason"], "old": r[a["field"]]})
                 r[a["field"]] = a["value"]
-                meta.setdefault("changes", []).append({"field": a["field"], "check_name": a["check_name"], "reason": a["reason"]})
                 norm_checks[a["check_name"]] += 1
             elif a["action"] in ("review", "repair"):
                 meta.setdefault("flags", []).append({"action": a["action"], "check_name": a["check_name"], "reason": a["reason"]})

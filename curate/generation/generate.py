@@ -43,7 +43,7 @@ from curate.errors import CurateError
 from curate.generation.client import (DUMMY_KEY, FatalTeacherError, Teacher, TeacherError,
                                       endpoint_host, redact)
 from curate.generation.filters import RougeFilter
-from curate.generation.parse import STOP_SEQUENCES, parse_response
+from curate.generation.parse import STOP_SEQUENCES, parse_response, parse_response_lenient
 from curate.generation.prompt import encode_prompt, load_prompt
 
 log = logging.getLogger("curate.generation")
@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "model": None,
     "api_key_env": "OPENAI_API_KEY",
     "endpoint": "chat",
+    "parser": "alpaca",        # alpaca (strict, Alpaca's) | lenient (parse.parse_response_lenient)
     "prompt": "pr24",
     "seed_tasks": "data/seed/alpaca_seed_tasks.jsonl",
     "num_prompt_instructions": 3,
@@ -67,6 +68,16 @@ DEFAULTS: dict[str, Any] = {
     "out": "outputs/generate/records.jsonl",
     "rejected": "outputs/generate/rejected.jsonl",
     "failures": "outputs/generate/failures.jsonl",
+    # the local llama.cpp teacher started when base_url is null (curate.generation.local)
+    # Endpoint, parser and sampling apply only to the local 135M teacher, which cannot follow
+    # Alpaca's format at temperature 1.0 (docs/generation.md); a real base_url uses the above.
+    "local": {"n_ctx": 4096, "n_threads": None, "startup_timeout_s": 180.0,
+              "log": "outputs/generate/local_teacher.log", "endpoint": "completions",
+              "parser": "lenient", "sampling": {"temperature": 0.7, "max_tokens": 1024}},
+    "progress": True,          # tqdm bar on stderr: kept / rejected by reason, req/s, tok/s
+    # --regenerate-outputs: sampling for answering one task (not a list of 20)
+    "regenerate_sampling": {"temperature": 0.7, "top_p": 1.0, "max_tokens": 1024},
+    "regenerate_log": "outputs/repair/regenerated.jsonl",
 }
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -166,17 +177,17 @@ def _merge(defaults: Mapping, params: Mapping) -> dict:
 def resolve_params(params: Mapping) -> dict:
     """The ``generate:`` section merged over :data:`DEFAULTS` and checked.
 
-    Raises :class:`CurateError` for a missing ``base_url`` ("no local teacher yet"), a missing
-    ``model``, an unknown ``endpoint`` or a non-positive ``target``/``concurrency``."""
+    ``base_url: null`` means the local teacher (:mod:`curate.generation.local`). Raises
+    :class:`CurateError` for an unknown key, a ``base_url`` without ``model``, an unknown
+    ``endpoint`` or a non-positive ``target``/``concurrency``."""
     p = _merge(DEFAULTS, params or {})
     unknown = set(params or {}) - set(DEFAULTS)
     if unknown:
         raise CurateError(f"params generate: unknown key(s) {sorted(unknown)}")
-    if not p["base_url"]:
-        raise CurateError("params generate.base_url: no local teacher yet; set generate.base_url "
-                          "to an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080/v1)")
-    if not p["model"]:
-        raise CurateError("params generate.model: set the teacher model name")
+    if p["base_url"] and not p["model"]:
+        raise CurateError("params generate.model: set the teacher model name for generate.base_url")
+    if p["parser"] not in ("alpaca", "lenient"):
+        raise CurateError(f"params generate.parser: {p['parser']!r}; expected alpaca or lenient")
     if p["endpoint"] not in ("chat", "completions"):
         raise CurateError(f"params generate.endpoint: {p['endpoint']!r}; expected chat or completions")
     for k in ("target", "concurrency", "num_prompt_instructions"):
@@ -278,8 +289,8 @@ async def _generate(p: dict, key: str) -> dict:
         """Parse and filter one completion; synchronous, so no other worker interleaves."""
         nonlocal total
         st.finish_reasons[str(c.finish_reason)] += 1
-        accepted, rejected = parse_response(c.text, c.finish_reason, k,
-                                            repeated_header=p["endpoint"] == "chat")
+        parse = parse_response_lenient if p["parser"] == "lenient" else parse_response
+        accepted, rejected = parse(c.text, c.finish_reason, k, repeated_header=p["endpoint"] == "chat")
         st.parsed += len(accepted)
         for r in rejected:
             reject(r, c.request_id)
@@ -342,12 +353,32 @@ async def _generate(p: dict, key: str) -> dict:
             process(c, demos, number, prompt)
             log.info("request %d: %s, %d records in %s", number, c.finish_reason, total, p["out"])
 
+    bar = None
+    if p.get("progress") and total < target:
+        from tqdm import tqdm
+
+        bar = tqdm(total=target, initial=total, desc="generate", unit="rec", dynamic_ncols=True)
+
+        def _tick(_old=process):
+            def wrapped(c, demos, number, prompt):
+                before = total
+                _old(c, demos, number, prompt)
+                el = max(time.perf_counter() - t0, 1e-9)
+                bar.update(total - before)
+                top = ", ".join(f"{k} {v}" for k, v in st.rejected.most_common(3))
+                bar.set_postfix_str(f"rej {sum(st.rejected.values())} ({top}) "
+                                    f"{st.requests / el:.2f} req/s {st.completion_tokens / el:.0f} tok/s", refresh=False)
+            return wrapped
+        process = _tick()
+
     try:
         if total < target:
             await asyncio.gather(*(worker() for _ in range(p["concurrency"])))
         else:
             st.stopped_by = "target"
     finally:
+        if bar is not None:
+            bar.close()
         await teacher.close()
         for f in (out, rej, fail):
             f.close()
@@ -391,9 +422,53 @@ def run_generate(params: Mapping) -> dict:
     unreadable output file, or when the teacher refuses requests (401/403/404; the message is
     redacted and the failure recorded)."""
     p = resolve_params(params)
+    if not p["base_url"]:
+        return _with_local_teacher(p, lambda q: run_generate(q))
     key = _api_key(p)
     try:
         return asyncio.run(_generate(p, key))
+    except CurateError as e:
+        raise CurateError(redact(str(e), [key])) from None
+
+
+def _with_local_teacher(p: dict, fn):
+    """Run ``fn(params)`` with ``base_url``/``model`` pointing at a freshly started local
+    teacher, and stop it afterwards; adds ``teacher`` facts to the returned metrics."""
+    from curate.generation.local import LocalTeacher
+
+    loc = p["local"]
+    with LocalTeacher(n_ctx=loc["n_ctx"], n_threads=loc["n_threads"], log_path=loc["log"],
+                      startup_timeout_s=loc["startup_timeout_s"], seed=p["seed"]) as lt:
+        t0 = time.perf_counter()
+        q = {k: v for k, v in p.items()}
+        q.update(base_url=lt.base_url, model=lt.model, endpoint=loc["endpoint"], parser=loc["parser"],
+                 sampling={**p["sampling"], **(loc.get("sampling") or {})})
+        m = fn(q)
+    m["teacher"] = {"local": True, "model_file": lt.model_path.name, "n_ctx": lt.n_ctx,
+                    "n_threads": lt.n_threads, "served_seconds": round(time.perf_counter() - t0, 3)}
+    return m
+
+
+def run_regenerate(params: Mapping, annotations: str, records_path: str, out_path: str) -> dict:
+    """``curate generate --regenerate-outputs ANNOTATIONS``: new outputs from the teacher (the
+    local one when ``base_url`` is null) for the records marked ``repair`` in ``annotations``,
+    written as ``normalize`` annotations to ``out_path``; see
+    :func:`curate.generation.regenerate.regenerate_outputs`. Raises :class:`CurateError` for bad
+    params, a missing key for a remote endpoint or a bad annotations file."""
+    from curate.generation.regenerate import regenerate_outputs, repair_targets
+    from curate.io import read_records
+
+    p = resolve_params(params)
+    records = read_records(records_path)
+    if not repair_targets(annotations, records):  # nothing to do: no teacher needed
+        return regenerate_outputs(annotations, records, p, out_path, p["regenerate_log"],
+                                  "http://127.0.0.1:9/v1", "none", DUMMY_KEY)
+    if not p["base_url"]:
+        return _with_local_teacher(p, lambda q: run_regenerate(q, annotations, records_path, out_path))
+    key = _api_key(p)
+    try:
+        return regenerate_outputs(annotations, records, p, out_path, p["regenerate_log"],
+                                  p["base_url"], p["model"], key)
     except CurateError as e:
         raise CurateError(redact(str(e), [key])) from None
 

