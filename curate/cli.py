@@ -86,16 +86,39 @@ def cmd_dedupe(args, p):
 
 
 def cmd_detect(args, p):
-    from curate.cleaning.detect import detect
+    from curate.cleaning.detect import build_detectors, detect
     from curate.io import read_records
     from curate.schema import write_parquet
 
     def run():
         paths = p["paths"]
-        ann, m = detect(read_records(paths["ingested"]), (p.get("detect") or {}).get("policy"))
+        d = p.get("detect") or {}
+        ann, m = detect(read_records(paths["ingested"]), d.get("policy"),
+                        build_detectors(d, paths.get("embedding_cache")))
         write_parquet(ann, paths["detect_annotations"])
         return m
     _timed("detect", run)
+
+
+def cmd_detect_eval(args, p):
+    from curate.cleaning.deveval import evaluate, load_devset, render_markdown
+    from curate.schema import ANNOTATION_SCHEMA, read_table
+
+    def run():
+        paths = p["paths"]
+        ann = read_table(paths["detect_annotations"], ANNOTATION_SCHEMA)
+        dev = load_devset(paths["devset_sample"], paths["devset_labels"])
+        from curate.cleaning.detect import DETECTORS
+
+        cats = {d.name: d.category for d in DETECTORS}  # detectors with no hit count too
+        for a in ann.select(["check_name", "category"]).to_pylist():
+            cats.setdefault(a["check_name"], a["category"])
+        m = evaluate(ann, dev, dict(sorted(cats.items())))
+        out = Path(args.report)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("# Detectors on the labelled dev set\n\n" + render_markdown(m), encoding="utf-8")
+        return m
+    _timed("detect_eval", run)
 
 
 def cmd_clean(args, p):
@@ -105,7 +128,8 @@ def cmd_clean(args, p):
 
     def run():
         paths = p["paths"]
-        anns = [read_table(paths[k], ANNOTATION_SCHEMA) for k in ("dedupe_annotations", "detect_annotations")]
+        keys = ["dedupe_annotations", "detect_annotations"] + (["repair_annotations"] if paths.get("repair_annotations") else [])
+        anns = [read_table(paths[k], ANNOTATION_SCHEMA) for k in keys]
         quarantine = read_table(paths["quarantine"], QUARANTINE_SCHEMA)
         clean, dropped, m = apply_annotations(read_records(paths["ingested"]), anns, quarantine.num_rows)
         write_parquet(clean, paths["clean"])
@@ -131,9 +155,22 @@ def cmd_sql(args, p):
 
 
 def cmd_generate(args, p):
-    from curate.generation.generate import run_generate
+    import logging
 
-    _timed("generate", lambda: run_generate(p.get("generate") or {}))
+    from curate.generation.generate import run_generate, run_regenerate
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    g = p.get("generate") or {}
+    if args.regenerate_outputs:
+        if not (p.get("repair") or {}).get("enabled", True) and not args.force:
+            from curate.generation.regenerate import empty_repairs
+
+            _timed("repair", lambda: empty_repairs(args.out or p["paths"]["repair_annotations"]))
+            return
+        _timed("repair", lambda: run_regenerate(g, args.regenerate_outputs, p["paths"]["ingested"],
+                                                args.out or p["paths"]["repair_annotations"]))
+        return
+    _timed("generate", lambda: run_generate(g))
 
 
 def cmd_diff(args, p):
@@ -202,12 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="curate", description=__doc__.split("\n")[0])
     ap.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     sub = ap.add_subparsers(dest="stage", required=True, metavar="<stage>")
-    sub.add_parser("generate", help="self-instruct generation with an OpenAI-compatible teacher").set_defaults(fn=cmd_generate)
+    s = sub.add_parser("generate", help="self-instruct generation with an OpenAI-compatible teacher "
+                       "(a local llama.cpp one when generate.base_url is null)")
+    s.add_argument("--regenerate-outputs", metavar="ANNOTATIONS",
+                   help="instead: ask the teacher for new outputs of the records marked 'repair' in this "
+                        "annotations file; writes normalize annotations to paths.repair_annotations")
+    s.add_argument("--out", help="with --regenerate-outputs: output annotations file")
+    s.add_argument("--force", action="store_true", help="with --regenerate-outputs: run even if repair.enabled is false")
+    s.set_defaults(fn=cmd_generate)
     s = sub.add_parser("ingest", help="validate raw input into records; quarantine bad ones")
     s.add_argument("inputs", nargs="*", help="override paths.raw_inputs (files, hf:NAME, URLs)")
     s.set_defaults(fn=cmd_ingest)
     sub.add_parser("dedupe", help="exact, ROUGE-L and embedding near-duplicates -> annotations").set_defaults(fn=cmd_dedupe)
     sub.add_parser("detect", help="detectors for AlpacaDataCleaned's problem classes -> annotations").set_defaults(fn=cmd_detect)
+    s = sub.add_parser("detect-eval", help="precision/recall of the detectors on the labelled dev set")
+    s.add_argument("--report", default="reports/detect_eval.md", help="Markdown report path")
+    s.set_defaults(fn=cmd_detect_eval)
     sub.add_parser("clean", help="apply annotations -> clean dataset").set_defaults(fn=cmd_clean)
     sub.add_parser("analyze", help="verb-noun diversity, lengths, DuckDB database").set_defaults(fn=cmd_analyze)
     s = sub.add_parser("sql", help="run a read-only SQL query on the analysis database")

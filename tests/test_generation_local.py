@@ -100,3 +100,35 @@ def test_generate_with_the_local_teacher_end_to_end(tmp_path, monkeypatch):
         assert prov["teacher_model"] == "smollm2-135m-instruct" and prov["endpoint_host"].startswith("127.0.0.1:")
         assert prov["endpoint"] == "completions" and prov["sampling"]["max_tokens"] == 256
     assert "Uvicorn running on http://127.0.0.1:" in (tmp_path / "server.log").read_text()
+
+
+def test_killed_client_takes_the_server_down(tmp_path):
+    """kill -9 of the process that started the teacher stops the teacher too (no orphan)."""
+    pytest.importorskip("llama_cpp")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time; from curate.generation.local import LocalTeacher; "
+            f"t = LocalTeacher(n_ctx=256, n_threads=1, log_path={str(tmp_path / 's.log')!r}).start(); "
+            "print(t.proc.pid, flush=True); time.sleep(600)")
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    server_pid = int(p.stdout.readline())
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    for _ in range(100):
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            break
+        try:  # reap it if it became our zombie (it is not our child; normally init reaps it)
+            if open(f"/proc/{server_pid}/stat").read().split()[2] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(server_pid, signal.SIGKILL)
+        raise AssertionError("the local teacher outlived the process that started it")

@@ -28,12 +28,16 @@ def repo(tmp_path_factory):
     repo = tmp_path_factory.mktemp("e2e")
     shutil.copytree(ROOT / "curate", repo / "curate", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "dvc.yaml", repo)
-    for sub in ("seed", "eval"):
+    for sub in ("seed", "eval", "devset"):
         shutil.copytree(ROOT / "data" / sub, repo / "data" / sub)
     (repo / "data/alpaca").mkdir(parents=True)
     shutil.copy(SAMPLE, repo / "data/alpaca/sample.json")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["paths"]["raw_inputs"] = ["data/alpaca/sample.json"]
+    params["paths"]["raw_inputs"] = ["data/alpaca/sample.json", params["paths"]["generated"]]
+    # the real local teacher (SmolLM2 on loopback), a few short requests
+    params["generate"].update(target=2, concurrency=1, progress=False, budgets={"max_requests": 8, "max_failures": 2})
+    params["generate"]["local"].update(n_threads=1, sampling={"temperature": 0.7, "max_tokens": 384})
+    params["train"]["sources"] = ["sample.json"]
     params["student"]["source"] = "tiny-random"
     params["train"].update(n_examples=24, max_length=96, per_device_train_batch_size=4,
                            gradient_accumulation_steps=1, max_steps=3)
@@ -54,9 +58,10 @@ def _metrics(repo, name):
 
 def test_every_record_is_accounted_for(repo):
     repo, _, _ = repo
-    ing, clean = _metrics(repo, "ingest"), _metrics(repo, "clean")
-    assert ing["records_read"] == 100 and ing["quarantined"] == 2
-    assert clean["kept"] + clean["dropped"] + clean["quarantined"] == 100 and clean["conservation_ok"]
+    ing, clean, gen = _metrics(repo, "ingest"), _metrics(repo, "clean"), _metrics(repo, "generate")
+    assert gen["total_records"] == 2 and gen["teacher"]["local"]  # generated records flow into ingest
+    assert ing["records_read"] == 102 and ing["quarantined"] == 2
+    assert clean["kept"] + clean["dropped"] + clean["quarantined"] == 102 and clean["conservation_ok"]
     dd = _metrics(repo, "dedupe")
     assert dd["dropped_by_check"]["rouge_l"] >= 1  # the sample holds real near-duplicates
     assert clean["dropped"] >= dd["dropped"]

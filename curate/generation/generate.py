@@ -73,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
     # Alpaca's format at temperature 1.0 (docs/generation.md); a real base_url uses the above.
     "local": {"n_ctx": 4096, "n_threads": None, "startup_timeout_s": 180.0,
               "log": "outputs/generate/local_teacher.log", "endpoint": "completions",
-              "parser": "lenient", "sampling": {"temperature": 0.7, "max_tokens": 1024}},
+              "parser": "lenient", "sampling": {"temperature": 0.7, "max_tokens": 768}},
     "progress": True,          # tqdm bar on stderr: kept / rejected by reason, req/s, tok/s
     # --regenerate-outputs: sampling for answering one task (not a list of 20)
     "regenerate_sampling": {"temperature": 0.7, "top_p": 1.0, "max_tokens": 1024},

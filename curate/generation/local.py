@@ -44,6 +44,18 @@ def local_gguf() -> Path:
     return files[0]
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: have the kernel send SIGTERM to the server when curate dies, even by SIGKILL,
+    so a killed stage never leaves a teacher running (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port(host: str = LOCAL_HOST) -> int:
     """A TCP port that is free on ``host`` right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -97,7 +109,8 @@ class LocalTeacher:
         logf = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
         self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env)
+                                     stdin=subprocess.DEVNULL, env=env,
+                                     preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         logf.close()
         deadline = time.monotonic() + self.startup_timeout_s
         url = f"{self.base_url}/models"

@@ -10,8 +10,16 @@ Two strata from the 27,738 ingested real Alpaca records (bundled data/alpaca/...
   so that rare classes get enough positives for precision without sampling only what the
   detectors already find.
 
+A third stratum, ``hits``, measures precision where the first two hold too few flags:
+``python data/devset/sample.py --hits ANNOTATIONS [--checks a,b]`` appends, for each detector
+(``check_name``) in that detect annotations file, up to 20 of its hits drawn at random from
+records not yet in the sample. They are labelled like the rest, blind to which detector
+flagged them (shards mix detectors and are shuffled). Being drawn *because* a detector fired,
+they count for precision only, never for recall (curate.cleaning.deveval).
+
 Run ``python data/devset/sample.py`` from the repository root; it rewrites
-``data/devset/sample.jsonl`` (id, source_index, stratum, pool) deterministically.
+``data/devset/sample.jsonl`` (id, source_index, stratum, pool) deterministically, keeping any
+``hits`` lines already there.
 """
 
 from __future__ import annotations
@@ -51,7 +59,47 @@ POOLS = {
 }
 
 
+N_PER_DETECTOR = 20
+
+
+def add_hits(annotations: str, checks: list[str] | None) -> None:
+    """Append the ``hits`` stratum for ``checks`` (default: every check in the file)."""
+    import pyarrow.parquet as pq
+
+    path = ROOT / "data/devset/sample.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    taken = {r["id"] for r in rows}
+    records, _q, _m = ingest([str(ROOT / "data/alpaca/alpaca52k_real_subset.json")])
+    index = dict(zip(records.column("id").to_pylist(), records.column("source_index").to_pylist()))
+    ann = pq.read_table(annotations, columns=["id", "check_name"]).to_pylist()
+    by_check: dict[str, list[str]] = {}
+    for a in ann:
+        if a["id"] in index:
+            by_check.setdefault(a["check_name"], []).append(a["id"])
+    added = []
+    for check in sorted(by_check):
+        if checks and check not in checks:
+            continue
+        if any(r.get("pool") == check for r in rows if r["stratum"] == "hits"):
+            continue  # already sampled
+        ids = sorted(set(by_check[check]))
+        cand = [i for i in ids if i not in taken]
+        pick = random.Random(f"{SEED}:{check}").sample(cand, min(N_PER_DETECTOR, len(cand)))
+        taken.update(pick)
+        added += [{"id": i, "source_index": index[i], "stratum": "hits", "pool": check, "pool_size": len(ids)}
+                  for i in pick]
+    with path.open("a") as f:
+        f.write("".join(json.dumps(o) + "\n" for o in added))
+    print(f"{len(added)} hits added -> {path}")
+
+
 def main() -> None:
+    if "--hits" in sys.argv:
+        i = sys.argv.index("--hits")
+        checks = sys.argv[sys.argv.index("--checks") + 1].split(",") if "--checks" in sys.argv else None
+        return add_hits(sys.argv[i + 1], checks)
+    path = ROOT / "data/devset/sample.jsonl"
+    hits = [x for x in path.read_text().splitlines() if '"stratum": "hits"' in x] if path.exists() else []
     records, _quarantine, _m = ingest([str(ROOT / "data/alpaca/alpaca52k_real_subset.json")])
     rows = records.to_pylist()
     rng = random.Random(SEED)
@@ -65,9 +113,8 @@ def main() -> None:
         taken.update(pick)
         out += [{"id": rows[i]["id"], "source_index": rows[i]["source_index"], "stratum": "enriched", "pool": pool,
                  "pool_size": len(cand)} for i in pick]
-    path = ROOT / "data/devset/sample.jsonl"
-    path.write_text("".join(json.dumps(o) + "\n" for o in out))
-    print(f"{len(out)} records -> {path}")
+    path.write_text("".join(json.dumps(o) + "\n" for o in out) + "".join(h + "\n" for h in hits))
+    print(f"{len(out)} records (+{len(hits)} hits kept) -> {path}")
 
 
 if __name__ == "__main__":
