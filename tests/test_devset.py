@@ -25,7 +25,9 @@ FLOORS = {
     "math_check": 0.9,
     "non_english": 0.5,
 }
-MODEL_FLOORS = {}  # embedding detectors: filled in below when they run
+# The embedding detectors (off by default) rarely find their own category but their hits are
+# mostly bad records of some kind: their floor is on "flagged records with any labelled problem".
+ANY_PROBLEM_FLOORS = {"output_mismatch": 0.45, "input_ignored": 0.65}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,15 @@ def test_rule_detectors_meet_their_precision_floor(devset, dev_records):
     assert all(m["detectors"][n]["flagged"] >= 1 for n in FLOORS), m["detectors"]
 
 
+def test_embedding_detectors_flag_mostly_bad_records(devset, dev_records, tmp_path):
+    dets = [d for d in build_detectors({n: {"enabled": True} for n in ANY_PROBLEM_FLOORS},
+                                       str(tmp_path / "emb.parquet")) if d.name in ANY_PROBLEM_FLOORS]
+    ann, _ = detect(dev_records, None, dets)
+    m = evaluate(ann, devset, {d.name: d.category for d in dets})["detectors"]
+    for name, floor in ANY_PROBLEM_FLOORS.items():
+        assert m[name]["flagged"] >= 5 and m[name]["precision_any"] >= floor, (name, m[name])
+
+
 def test_wilson_interval_and_loader_errors(tmp_path):
     assert wilson(0, 0) == (None, None)
     lo, hi = wilson(22, 28)
@@ -86,5 +97,6 @@ def test_evaluate_counts_hits_for_precision_not_recall():
     ann = [{"id": i, "check_name": "refusal"} for i in ("r1", "r2", "h1")]
     m = evaluate(ann, dev, {"refusal": "refusal"})["detectors"]["refusal"]
     assert (m["flagged"], m["true_positives"], m["precision"]) == (3, 2, 0.6667)
+    assert m["precision_any"] == 0.6667
     assert (m["positives"], m["recall"]) == (2, 0.5)  # r1 found, e1 missed; h1 not counted
     assert (m["positives_random"], m["recall_random"]) == (1, 1.0)

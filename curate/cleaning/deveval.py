@@ -74,11 +74,13 @@ def load_devset(sample_path: str | Path, labels_path: str | Path) -> list[dict]:
 
 
 def _pr(flagged: set, positives: set, recall_pos: set, recall_flagged: set, random_pos: set,
-        random_flagged: set) -> dict:
+        random_flagged: set, any_problem: set) -> dict:
     tp = len(flagged & positives)
     out = {"flagged": len(flagged), "true_positives": tp,
            "precision": round(tp / len(flagged), 4) if flagged else None,
-           "precision_ci95": list(wilson(tp, len(flagged)))}
+           "precision_ci95": list(wilson(tp, len(flagged))),
+           # flagged records that have *some* labelled problem (not necessarily this category)
+           "precision_any": round(len(flagged & any_problem) / len(flagged), 4) if flagged else None}
     rtp = len(recall_flagged & recall_pos)
     out.update({"positives": len(recall_pos), "recall": round(rtp / len(recall_pos), 4) if recall_pos else None,
                 "recall_ci95": list(wilson(rtp, len(recall_pos)))})
@@ -97,7 +99,8 @@ def evaluate(annotations: pa.Table | Iterable[Mapping], devset: list[dict],
     Returns ``{"n_labelled", "n_by_stratum", "label_counts", "detectors": {name: {...}},
     "categories": {category: {...}}}`` where each entry has ``flagged``, ``true_positives``,
     ``precision``, ``precision_ci95``, ``positives``, ``recall``, ``recall_ci95``,
-    ``positives_random``, ``recall_random`` (None where undefined)."""
+    ``positives_random``, ``recall_random``, ``precision_any`` (share of flagged records with any
+    labelled problem) (None where undefined)."""
     rows = annotations.to_pylist() if isinstance(annotations, pa.Table) else list(annotations)
     dev_ids = {r["id"] for r in devset}
     recall_ids = {r["id"] for r in devset if r["stratum"] in RECALL_STRATA}
@@ -107,13 +110,15 @@ def evaluate(annotations: pa.Table | Iterable[Mapping], devset: list[dict],
         if a["id"] in dev_ids and a["check_name"] in categories:
             by_detector[a["check_name"]].add(a["id"])
     positives: dict[str, set] = defaultdict(set)
+    any_problem = {r["id"] for r in devset if r["labels"]}
     for r in devset:
         for c in r["labels"]:
             positives[c].add(r["id"])
 
     def entry(flagged: set, cat: str) -> dict:
         pos = positives.get(cat, set())
-        return _pr(flagged, pos, pos & recall_ids, flagged & recall_ids, pos & random_ids, flagged & random_ids)
+        return _pr(flagged, pos, pos & recall_ids, flagged & recall_ids, pos & random_ids, flagged & random_ids,
+                   any_problem)
 
     detectors = {name: {"category": cat, **entry(by_detector.get(name, set()), cat)}
                  for name, cat in categories.items()}
@@ -142,11 +147,11 @@ def render_markdown(m: Mapping) -> str:
     strata = ", ".join(f"{k} {v}" for k, v in m["n_by_stratum"].items())
     lines = [f"Labelled records: {m['n_labelled']} ({strata}). Precision over all strata; recall over "
              "the random and enriched strata (positives = labelled records there); 95% Wilson intervals.", "",
-             "| detector | category | flagged | TP | precision [95% CI] | positives | recall [95% CI] | recall (random only) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| detector | category | flagged | TP | precision [95% CI] | flagged with any problem | positives | recall [95% CI] | recall (random only) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, d in m["detectors"].items():
         lines.append(f"| {name} | {d['category']} | {d['flagged']} | {d['true_positives']} | "
-                     f"{_fmt(d['precision'])}{_ci(d['precision_ci95'])} | {d['positives']} | "
+                     f"{_fmt(d['precision'])}{_ci(d['precision_ci95'])} | {_fmt(d['precision_any'])} | {d['positives']} | "
                      f"{_fmt(d['recall'])}{_ci(d['recall_ci95'])} | {_fmt(d['recall_random'])} "
                      f"(of {d['positives_random']}) |")
     lines += ["", "| category | detectors | labelled (all strata) | flagged | precision [95% CI] | recall [95% CI] |",
