@@ -81,6 +81,7 @@ class ControlChars(Detector):
     name = "control_chars"
     category = "control_chars"
     default_action = "normalize"
+    confidence = 0.34  # 95% Wilson lower bound of its dev-set precision (2/2), docs/detectors.md
 
     def check(self, rec):
         for field in ("instruction", "input", "output"):
@@ -107,6 +108,7 @@ class PlaceholderInput(Detector):
     name = "placeholder_input"
     category = "placeholder_input"
     default_action = "normalize"
+    confidence = 0.9  # 95% Wilson lower bound of its dev-set precision (35/35), docs/detectors.md
 
     def check(self, rec):
         v = rec["input"]
@@ -129,6 +131,7 @@ class EmptyOutput(Detector):
     name = "empty_output"
     category = "empty_output"
     default_action = "drop"
+    confidence = 0.86  # 95% Wilson lower bound of its dev-set precision (24/24), docs/detectors.md
 
     def check(self, rec):
         v = rec["output"]
@@ -154,6 +157,7 @@ class MergedInstruction(Detector):
     name = "merged_instruction"
     category = "merged_instruction"
     default_action = "normalize"
+    confidence = 0.85  # 95% Wilson lower bound of its dev-set precision (21/21), docs/detectors.md
 
     def check(self, rec):
         v = rec["output"]
@@ -204,6 +208,7 @@ class UnseeableContent(Detector):
     name = "unseeable_content"
     category = "unseeable_content"
     default_action = "drop"
+    confidence = 0.64  # 95% Wilson lower bound of its dev-set precision (25/31), docs/detectors.md
 
     def check(self, rec):
         inst, inp, out = rec["instruction"], rec["input"], rec["output"]
@@ -247,6 +252,7 @@ class NonTextRequest(Detector):
     name = "non_text_request"
     category = "non_text_request"
     default_action = "drop"
+    confidence = 0.89  # 95% Wilson lower bound of its dev-set precision (30/30), docs/detectors.md
 
     def check(self, rec):
         m = _NON_TEXT.match(rec["instruction"])
@@ -270,6 +276,7 @@ class CannotFulfil(Detector):
     name = "cannot_fulfil"
     category = "refusal"
     default_action = "drop"
+    confidence = 0.3  # 95% Wilson lower bound of its dev-set precision (3/4), docs/detectors.md
 
     def check(self, rec):
         m = _CANNOT.search(rec["output"])
@@ -361,7 +368,7 @@ class Refusal(Detector):
     name = "refusal"
     category = "refusal"
     default_action = "drop"
-    confidence = 0.9
+    confidence = 0.86  # 95% Wilson lower bound of its dev-set precision (23/23), docs/detectors.md
 
     def check(self, rec):
         out = rec["output"]
@@ -482,7 +489,7 @@ class TruncatedOutput(Detector):
     name = "truncated_output"
     category = "truncated_output"
     default_action = "repair"
-    confidence = 0.9
+    confidence = 0.85  # 95% Wilson lower bound of its dev-set precision (21/21), docs/detectors.md
 
     def check(self, rec):
         out = rec["output"].rstrip()
@@ -616,7 +623,7 @@ class EmptyCode(Detector):
     name = "empty_code"
     category = "empty_code"
     default_action = "review"
-    confidence = 0.85
+    confidence = 0.7  # 95% Wilson lower bound of its dev-set precision (9/9), docs/detectors.md
 
     def check(self, rec):
         inst = rec["instruction"]
@@ -740,7 +747,7 @@ class MathCheck(Detector):
     name = "math_check"
     category = "wrong_math"
     default_action = "review"
-    confidence = 0.9
+    confidence = 0.85  # 95% Wilson lower bound of its dev-set precision (22/22), docs/detectors.md
 
     def check(self, rec):
         inst, inp, out = rec["instruction"], rec["input"].strip(), rec["output"].strip()
@@ -1074,7 +1081,7 @@ class NonEnglish(Detector):
     name = "non_english"
     category = "non_english"
     default_action = "review"
-    confidence = 0.8
+    confidence = 0.21  # 95% Wilson lower bound of its dev-set precision (1/1), docs/detectors.md
 
     def check(self, rec):
         found = self._evidence(rec)
