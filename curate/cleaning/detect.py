@@ -1195,8 +1195,8 @@ OPTIONAL_DETECTORS = {
 def build_detectors(params: Mapping | None, embedding_cache: str | None = None) -> list[Detector]:
     """The detector list for the ``detect:`` params section: every rule detector of
     :data:`DETECTORS`, then each :data:`OPTIONAL_DETECTORS` entry whose section has
-    ``enabled: true``; the section's other keys are constructor arguments (the embedding-based
-    ones get ``cache_path`` = ``embedding_cache`` unless given). Raises :class:`CurateError` for a
+    ``enabled: true``; the section's other keys are constructor arguments (classes with
+    ``uses_embedding_cache = True`` get ``cache_path`` = ``embedding_cache`` unless given). Raises :class:`CurateError` for a
     section that is not a mapping or has arguments the detector does not take."""
     import importlib
     import inspect
@@ -1214,7 +1214,7 @@ def build_detectors(params: Mapping | None, embedding_cache: str | None = None) 
         cls = getattr(importlib.import_module(module), cls_name)
         kwargs = {k: v for k, v in sec.items() if k != "enabled"}
         accepted = inspect.signature(cls.__init__).parameters
-        if name in ("output_mismatch", "input_ignored") and "cache_path" not in kwargs:
+        if getattr(cls, "uses_embedding_cache", False) and "cache_path" not in kwargs:
             kwargs["cache_path"] = embedding_cache  # shares dedupe's content-hash cache
         bad = sorted(k for k in kwargs if k not in accepted)
         if bad:

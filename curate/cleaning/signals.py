@@ -196,6 +196,7 @@ class OutputMismatch(Detector):
     """
 
     name = "output_mismatch"
+    uses_embedding_cache = True  # build_detectors passes the project cache
     category = "mismatch"
     default_action = "review"
     confidence = 0.03  # 95% Wilson lower bound of its dev-set precision (2/22), docs/detectors.md
@@ -301,6 +302,7 @@ class InputIgnored(Detector):
     """
 
     name = "input_ignored"
+    uses_embedding_cache = True  # build_detectors passes the project cache
     category = "input_ignored"
     default_action = "review"
     confidence = 0.01  # 95% Wilson lower bound of its dev-set precision (1/16), docs/detectors.md

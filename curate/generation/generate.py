@@ -325,6 +325,15 @@ async def _generate(p: dict, key: str) -> dict:
             total += 1
             st.accepted += 1
 
+    def progress() -> None:
+        if bar is None:
+            return
+        el = max(time.perf_counter() - t0, 1e-9)
+        bar.update(total - bar.n)
+        top = ", ".join(f"{r} {n}" for r, n in st.rejected.most_common(3))
+        bar.set_postfix_str(f"rej {sum(st.rejected.values())} ({top}) {st.requests / el:.2f} req/s "
+                            f"{st.completion_tokens / el:.0f} tok/s", refresh=False)
+
     async def worker() -> None:
         while True:
             why = should_stop()
@@ -351,6 +360,7 @@ async def _generate(p: dict, key: str) -> dict:
             st.prompt_tokens += c.prompt_tokens
             st.completion_tokens += c.completion_tokens
             process(c, demos, number, prompt)
+            progress()
             log.info("request %d: %s, %d records in %s", number, c.finish_reason, total, p["out"])
 
     bar = None
@@ -358,18 +368,6 @@ async def _generate(p: dict, key: str) -> dict:
         from tqdm import tqdm
 
         bar = tqdm(total=target, initial=total, desc="generate", unit="rec", dynamic_ncols=True)
-
-        def _tick(_old=process):
-            def wrapped(c, demos, number, prompt):
-                before = total
-                _old(c, demos, number, prompt)
-                el = max(time.perf_counter() - t0, 1e-9)
-                bar.update(total - before)
-                top = ", ".join(f"{k} {v}" for k, v in st.rejected.most_common(3))
-                bar.set_postfix_str(f"rej {sum(st.rejected.values())} ({top}) "
-                                    f"{st.requests / el:.2f} req/s {st.completion_tokens / el:.0f} tok/s", refresh=False)
-            return wrapped
-        process = _tick()
 
     try:
         if total < target:
@@ -455,14 +453,13 @@ def run_regenerate(params: Mapping, annotations: str, records_path: str, out_pat
     written as ``normalize`` annotations to ``out_path``; see
     :func:`curate.generation.regenerate.regenerate_outputs`. Raises :class:`CurateError` for bad
     params, a missing key for a remote endpoint or a bad annotations file."""
-    from curate.generation.regenerate import regenerate_outputs, repair_targets
+    from curate.generation.regenerate import empty_repairs, regenerate_outputs, repair_targets
     from curate.io import read_records
 
     p = resolve_params(params)
     records = read_records(records_path)
-    if not repair_targets(annotations, records):  # nothing to do: no teacher needed
-        return regenerate_outputs(annotations, records, p, out_path, p["regenerate_log"],
-                                  "http://127.0.0.1:9/v1", "none", DUMMY_KEY)
+    if not repair_targets(annotations, records):  # nothing to repair: no teacher to start
+        return empty_repairs(out_path, targets=0)
     if not p["base_url"]:
         return _with_local_teacher(p, lambda q: run_regenerate(q, annotations, records_path, out_path))
     key = _api_key(p)

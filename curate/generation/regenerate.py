@@ -127,8 +127,9 @@ def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_pa
             "wall_seconds": round(time.perf_counter() - t0, 3)}
 
 
-def empty_repairs(out_path: str | Path) -> dict:
-    """Write an empty repair annotation file (regeneration disabled); returns its metrics."""
+def empty_repairs(out_path: str | Path, targets: int | None = None) -> dict:
+    """Write an empty repair annotation file (regeneration disabled: ``targets`` None; or
+    nothing marked ``repair``: 0); returns its metrics."""
     write_parquet(annotations_table([]), out_path)
-    return {"targets": None, "annotations": 0, "enabled": False}
+    return {"targets": targets, "annotations": 0, "enabled": targets is not None}
 
