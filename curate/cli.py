@@ -1,8 +1,11 @@
 """``curate <stage>``: the one command line that ``dvc.yaml`` calls.
 
-Stages read ``params.yaml`` (``--params``), write their outputs to the paths in its ``paths``
-section and their metrics to ``metrics/<stage>.json``. Errors in input or parameters print one
-line naming the file, record and field, and exit with status 2.
+Stages read ``params.yaml`` (``--params``), validated against :mod:`curate.config` before any
+work, write their outputs to the paths in its ``paths`` section and their metrics to
+``metrics/<stage>.json``. Relative paths in the params file, ``metrics/``, ``plots/`` and
+``reports/`` are relative to the project root, the params file's directory (``.`` for the
+default ``--params params.yaml``), not to the working directory. Errors in input or parameters
+print one line naming the file, record and field (or key path), and exit with status 2.
 """
 
 from __future__ import annotations
@@ -18,11 +21,26 @@ import yaml
 
 from curate.errors import CurateError
 
-METRICS_DIR = Path("metrics")
+#: The project root: the params file's directory (set by :func:`main`).
+ROOT = Path(".")
+METRICS_DIR = ROOT / "metrics"
+
+
+def set_root(root: str | Path) -> None:
+    """Make ``root`` the project root: ``metrics/``, ``plots/`` and ``reports/`` go there."""
+    global ROOT, METRICS_DIR
+    ROOT = Path(root)
+    METRICS_DIR = ROOT / "metrics"
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:
-    """Read params.yaml. Raises :class:`CurateError` when missing or not a YAML mapping."""
+    """Read the params file, validate it (:func:`curate.config.validate_params`: every section,
+    every key, with the schema's defaults filled in) and resolve its relative paths against its
+    directory (:func:`curate.config.resolve_paths`). Raises :class:`CurateError` when the file is
+    missing or not a YAML mapping, and :class:`curate.config.ParamsError` (one line naming the
+    file and each bad key's path) when it does not fit the schema."""
+    from curate.config import resolve_paths, validate_params
+
     path = Path(path)
     try:
         params = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -32,7 +50,7 @@ def load_params(path: str | Path = "params.yaml") -> dict:
         raise CurateError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(params, dict):
         raise CurateError(f"{path}: expected a mapping of stage sections")
-    return params
+    return resolve_paths(validate_params(params, source=path), path.parent)
 
 
 def write_metrics(name: str, metrics: dict) -> Path:
@@ -61,9 +79,9 @@ def cmd_ingest(args, p):
     def run():
         paths = p["paths"]
         sources = args.inputs or paths["raw_inputs"]
-        cfg = p.get("ingest", {})
-        records, quarantine, m = ingest(sources, cfg.get("field_map"), int(cfg.get("max_field_chars", 100_000)),
-                                        provenance=cfg.get("provenance"))
+        cfg = p["ingest"]
+        records, quarantine, m = ingest(sources, cfg["field_map"], cfg["max_field_chars"],
+                                        provenance=paths["provenance"])
         write_parquet(records, paths["ingested"])
         write_parquet(quarantine, paths["quarantine"])
         return m
@@ -77,9 +95,9 @@ def cmd_dedupe(args, p):
 
     def run():
         paths = p["paths"]
-        seeds = load_seed_tasks(paths["seed_tasks"]) if paths.get("seed_tasks") else []
-        ann, m = dedupe(read_records(paths["ingested"]), p.get("dedupe", {}), seeds,
-                        cache_path=paths.get("embedding_cache"))
+        seeds = load_seed_tasks(paths["seed_tasks"]) if paths["seed_tasks"] else []
+        ann, m = dedupe(read_records(paths["ingested"]), p["dedupe"], seeds,
+                        cache_path=paths["embedding_cache"])
         write_parquet(ann, paths["dedupe_annotations"])
         return m
     _timed("dedupe", run)
@@ -92,9 +110,10 @@ def cmd_detect(args, p):
 
     def run():
         paths = p["paths"]
-        d = p.get("detect") or {}
-        ann, m = detect(read_records(paths["ingested"]), d.get("policy"),
-                        build_detectors(d, paths.get("embedding_cache")))
+        d = p["detect"]
+        ann, m = detect(read_records(paths["ingested"]), d["policy"],
+                        build_detectors(d, paths["embedding_cache"], ifd_checkpoint=paths["ifd_checkpoint"],
+                                        judge_cache=paths["judge_cache"]))
         write_parquet(ann, paths["detect_annotations"])
         return m
     _timed("detect", run)
@@ -114,7 +133,7 @@ def cmd_detect_eval(args, p):
         for a in ann.select(["check_name", "category"]).to_pylist():
             cats.setdefault(a["check_name"], a["category"])
         m = evaluate(ann, dev, dict(sorted(cats.items())))
-        out = Path(args.report)
+        out = Path(args.report) if args.report else ROOT / "reports" / "detect_eval.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("# Detectors on the labelled dev set\n\n" + render_markdown(m), encoding="utf-8")
         return m
@@ -122,7 +141,7 @@ def cmd_detect_eval(args, p):
 
 
 def cmd_clean(args, p):
-    from curate.cleaning.clean import apply_annotations
+    from curate.cleaning.clean import apply_annotations, ingest_records_read
     from curate.io import read_records
     from curate.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, read_table, write_parquet
 
@@ -131,7 +150,9 @@ def cmd_clean(args, p):
         keys = ["dedupe_annotations", "detect_annotations"] + (["repair_annotations"] if paths.get("repair_annotations") else [])
         anns = [read_table(paths[k], ANNOTATION_SCHEMA) for k in keys]
         quarantine = read_table(paths["quarantine"], QUARANTINE_SCHEMA)
-        clean, dropped, m = apply_annotations(read_records(paths["ingested"]), anns, quarantine.num_rows)
+        read = ingest_records_read(METRICS_DIR / "ingest.json")  # ingest's own count, so the check can fail
+        clean, dropped, m = apply_annotations(read_records(paths["ingested"]), anns, quarantine.num_rows,
+                                              records_read=read)
         write_parquet(clean, paths["clean"])
         write_parquet(dropped, paths["dropped"])
         return m
@@ -160,17 +181,36 @@ def cmd_generate(args, p):
     from curate.generation.generate import run_generate, run_regenerate
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    g = p.get("generate") or {}
+    g = generate_params(p)
     if args.regenerate_outputs:
-        if not (p.get("repair") or {}).get("enabled", True) and not args.force:
+        out = args.out or p["paths"]["repair_annotations"]
+        if not out:
+            raise CurateError("paths.repair_annotations is null: pass --out for --regenerate-outputs")
+        if not p["repair"]["enabled"] and not args.force:
             from curate.generation.regenerate import empty_repairs
 
-            _timed("repair", lambda: empty_repairs(args.out or p["paths"]["repair_annotations"]))
+            _timed("repair", lambda: empty_repairs(out))
             return
-        _timed("repair", lambda: run_regenerate(g, args.regenerate_outputs, p["paths"]["ingested"],
-                                                args.out or p["paths"]["repair_annotations"]))
+        _timed("repair", lambda: run_regenerate(g, args.regenerate_outputs, p["paths"]["ingested"], out))
         return
+    if not g["seed_tasks"]:
+        raise CurateError("paths.seed_tasks is null: generate needs the seed tasks file")
     _timed("generate", lambda: run_generate(g))
+
+
+def generate_params(p: dict) -> dict:
+    """The dict :func:`curate.generation.generate.run_generate` / ``run_regenerate`` take: the
+    validated ``generate`` section plus its files from ``paths`` (``out`` = ``generated``,
+    ``rejected``, ``failures``, ``seed_tasks``, ``regenerate_log`` = ``repair_log``,
+    ``local.log`` = ``local_teacher_log``)."""
+    import copy
+
+    paths = p["paths"]
+    g = copy.deepcopy(p["generate"])
+    g.update(seed_tasks=paths["seed_tasks"], out=paths["generated"], rejected=paths["generate_rejected"],
+             failures=paths["generate_failures"], regenerate_log=paths["repair_log"])
+    g["local"]["log"] = paths["local_teacher_log"]
+    return g
 
 
 def cmd_diff(args, p):
@@ -185,21 +225,21 @@ def cmd_export(args, p):
 
     records, quarantine, m = ingest([args.src])
     write_records(records, args.dst)
+    alpaca = Path(args.dst).suffix.lower() == ".json"  # Alpaca's format has no id, source or meta
     print(f"exported {records.num_rows} records to {args.dst}" +
-          (f" ({quarantine.num_rows} unreadable records skipped)" if quarantine.num_rows else ""))
+          (f" ({quarantine.num_rows} unreadable records skipped; `curate ingest` lists them)" if quarantine.num_rows else "") +
+          (" (Alpaca format: id, source and meta not written; use .jsonl or .parquet to keep them)" if alpaca else ""))
 
 
 def cmd_prepare_student(args, p):
     from curate.training.student import prepare_student, tiny_random_student
 
     out = Path(p["paths"]["models"]) / "base"
-    source = (p.get("student") or {}).get("source", "smollm2-gguf")
+    source = p["student"]["source"]  # validated: smollm2-gguf or tiny-random
     if source == "smollm2-gguf":
         prepare_student(out)
-    elif source == "tiny-random":  # tests: same architecture and tokenizer, random weights
-        tiny_random_student(out, seed=int(p.get("seed", 42)))
-    else:
-        raise CurateError(f"params.yaml student.source: unknown {source!r}; expected smollm2-gguf or tiny-random")
+    else:  # tiny-random (tests): same architecture and tokenizer, random weights
+        tiny_random_student(out, seed=p["seed"])
     print(f"prepare-student: {source} -> {out}")
 
 
@@ -213,8 +253,8 @@ def cmd_train(args, p):
     models = Path(paths["models"])
     _timed(f"train_{args.variant}", lambda: train(
         records_path=data[args.variant], model_dir=models / "base", out_dir=models / args.variant,
-        params={**(p.get("train") or {}), "seed": p.get("seed", 42)}, metrics_path=None,
-        loss_csv_path=Path("plots") / f"train_loss_{args.variant}.csv"))
+        params={**p["train"], "seed": p["seed"]}, metrics_path=None,
+        loss_csv_path=ROOT / "plots" / f"train_loss_{args.variant}.csv"))
 
 
 def cmd_evaluate(args, p):
@@ -224,7 +264,7 @@ def cmd_evaluate(args, p):
     model_dir = Path(paths["models"]) / args.model
     if not model_dir.is_dir():
         raise CurateError(f"{model_dir}: no such model; run `curate prepare-student` / `curate train` first")
-    cfg = {**(p.get("evaluate") or {}), "seed": p.get("seed", 42),
+    cfg = {**p["evaluate"], "seed": p["seed"],
            "truthfulqa_path": paths["truthfulqa"], "user_oriented_path": paths["user_oriented"]}
     _timed(f"eval_{args.model}", lambda: evaluate(model_dir, cfg, None, name=args.model))
 
@@ -253,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("dedupe", help="exact, ROUGE-L and embedding near-duplicates -> annotations").set_defaults(fn=cmd_dedupe)
     sub.add_parser("detect", help="detectors for AlpacaDataCleaned's problem classes -> annotations").set_defaults(fn=cmd_detect)
     s = sub.add_parser("detect-eval", help="precision/recall of the detectors on the labelled dev set")
-    s.add_argument("--report", default="reports/detect_eval.md", help="Markdown report path")
+    s.add_argument("--report", help="Markdown report path (default: reports/detect_eval.md in the project root)")
     s.set_defaults(fn=cmd_detect_eval)
     sub.add_parser("clean", help="apply annotations -> clean dataset").set_defaults(fn=cmd_clean)
     sub.add_parser("analyze", help="verb-noun diversity, lengths, DuckDB database").set_defaults(fn=cmd_analyze)
@@ -289,14 +329,15 @@ def main(argv: list[str] | None = None) -> int:
     # HF_HUB_OFFLINE=0 (needed for an ``hf:`` source such as hf:tatsu-lab/alpaca).
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
+    set_root(Path(args.params).parent)
     try:
-        params = load_params(args.params) if args.stage not in ("diff", "export") or Path(args.params).exists() else {}
+        # diff and export use no parameters; sql needs them only for the default database
+        no_params = args.stage in ("diff", "export") or (
+            args.stage == "sql" and args.db and not Path(args.params).exists())
+        params = {} if no_params else load_params(args.params)
         args.fn(args, params)
     except CurateError as e:
         print(f"curate {args.stage}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyError as e:  # a missing or unknown parameter
-        print(f"curate {args.stage}: error: {args.params}: parameter {e}", file=sys.stderr)
         return 2
     return 0
 

@@ -7,18 +7,22 @@ whole file; writers take tables with :data:`curate.schema.RECORD_SCHEMA`.
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
 import tempfile
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.errors import CurateError
-from curate.schema import RECORD_SCHEMA
+from curate.schema import RECORD_SCHEMA, TEXT_FIELDS
 
 HF_PREFIX = "hf:"
 FORMATS = (".json", ".jsonl", ".parquet")
@@ -36,7 +40,40 @@ class RawItem:
     raw: str | None = None
 
 
+# Magic numbers of files that are often fed to a JSON reader by mistake.
+_MAGIC = [
+    (b"\x1f\x8b", "gzip-compressed; decompress it first (gunzip)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed; decompress it first (unzstd)"),
+    (b"BZh", "bzip2-compressed; decompress it first (bunzip2)"),
+    (b"\xfd7zXZ\x00", "xz-compressed; decompress it first (unxz)"),
+    (b"PK\x03\x04", "a zip archive; extract it first"),
+    (b"PAR1", "a Parquet file; give it a .parquet name"),
+]
+_BOMS = [  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32-LE"), (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32-BE"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16-LE"), (b"\xfe\xff", "utf-16-be", "UTF-16-BE"),
+]
+
+
 def _decode(data: bytes, path: str) -> str:
+    """Bytes of a JSON/JSONL file -> text. UTF-8 (BOM optional) and UTF-16/32 *with* a BOM are
+    decoded; compressed or binary files and UTF-16/32 without a BOM raise :class:`CurateError`
+    (guessing an encoding would be a silent decision)."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise CurateError(f"{path}: file is {what}")
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:  # surrogatepass: a lone surrogate code unit is quarantined with its record
+                return data[len(bom):].decode(codec, errors="surrogatepass")
+            except UnicodeDecodeError as e:
+                raise CurateError(f"{path}: invalid {name} at byte {e.start + len(bom)}: {e.reason}") from None
+    head = data[:1024]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):  # a third NUL bytes: not UTF-8 text
+        name = ("UTF-32-LE" if head[1:4] == b"\0\0\0" else "UTF-32-BE" if head[:3] == b"\0\0\0"
+                else "UTF-16-LE" if head[1] == 0 else "UTF-16-BE" if head[0] == 0 else "UTF-16 or UTF-32")
+        raise CurateError(f"{path}: file looks like {name} without a byte-order mark; "
+                          "save it as UTF-8 (or with a BOM)")
     # surrogateescape keeps invalid UTF-8 bytes as lone surrogates, so the record that holds
     # them can be quarantined by name instead of the whole file failing to decode.
     if data.startswith(b"\xef\xbb\xbf"):
@@ -44,48 +81,220 @@ def _decode(data: bytes, path: str) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _iter_json(path: Path) -> Iterator[RawItem]:
+class Unusable:
+    """A value that was read but cannot be stored in a record: an integer over Python's
+    int-string limit, nesting too deep for the JSON parser, a Parquet value with no Python form.
+    ``kind`` is the type it would have had, ``reason`` why; ingest quarantines its record."""
+
+    __slots__ = ("kind", "reason")
+
+    def __init__(self, kind: str, reason: str):
+        self.kind, self.reason = kind, reason
+
+    def __repr__(self) -> str:
+        return f"<{self.reason}>"
+
+
+class DuplicateKeys(dict):
+    """A JSON object that repeated a key (``dups``: the repeated names); a plain dict would keep
+    only the last value silently, so ingest quarantines the record instead."""
+
+    dups: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        d = DuplicateKeys(d)
+        d.dups = [k for k, _ in pairs if k in seen or seen.add(k)]
+    return d
+
+
+def _parse_int(digits: str) -> int | Unusable:
+    limit = sys.get_int_max_str_digits()
+    n = len(digits.lstrip("-"))
+    if limit and n > limit:  # int() would raise ValueError; keep it as a marker instead
+        return Unusable("int", f"integer too large: {n} digits, Python's limit is {limit}")
+    return int(digits)
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int, object_pairs_hook=_pairs)
+_WS = re.compile(r"[ \t\n\r]*")
+_TOKEN = re.compile(r'[\[\]{}"]')
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_DESCEND = 4  # levels parsed by hand around a too-deep value: array, record, field, one more
+
+
+def _skip(text: str, i: int) -> int:
+    """End of the (deeply nested) JSON value starting at ``i``, found without recursion."""
+    depth = 0
+    while (m := _TOKEN.search(text, i)) is not None:
+        ch, i = m.group(), m.end()
+        if ch == '"':
+            s = _STRING.match(text, m.start())
+            if s is None:
+                raise json.JSONDecodeError("Unterminated string", text, m.start())
+            i = s.end()
+        elif ch in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return i
+    raise json.JSONDecodeError("Unterminated nesting", text, len(text))
+
+
+def _lenient(text: str, i: int, level: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, i)
+    except RecursionError:  # too deep for the C parser: descend by hand, mark what is too deep
+        pass
+    if level >= _DESCEND:
+        kind = "list" if text[i] == "[" else "dict"
+        return Unusable(kind, "nested too deeply for the JSON parser"), _skip(text, i)
+    close = "]" if text[i] == "[" else "}"
+    items: list = []
+    i = _WS.match(text, i + 1).end()
+    while True:
+        if close == "}":
+            if text[i:i + 1] != '"':
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, i)
+            key, i = scanstring(text, i + 1)
+            i = _WS.match(text, i).end()
+            if text[i:i + 1] != ":":
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+            i = _WS.match(text, i + 1).end()
+        value, i = _lenient(text, i, level + 1)
+        items.append((key, value) if close == "}" else value)
+        i = _WS.match(text, i).end()
+        if text[i:i + 1] == close:
+            return (_pairs(items) if close == "}" else items), i + 1
+        if text[i:i + 1] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+        i = _WS.match(text, i + 1).end()
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text like ``json.loads``, but nothing in it can raise anything other than
+    ``json.JSONDecodeError``: an integer over Python's int-string limit or a value nested too
+    deeply for the parser becomes an :class:`Unusable` marker in place, and an object with a
+    repeated key a :class:`DuplicateKeys`, so ingest can quarantine the one record."""
+    try:
+        return _DECODER.decode(text)
+    except RecursionError:
+        pass
+    value, end = _lenient(text, _WS.match(text, 0).end(), 0)
+    end = _WS.match(text, end).end()
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else value.kind if isinstance(value, Unusable) else type(value).__name__
+
+
+def _looks_like_record(obj: dict, record_keys: Collection[str]) -> bool:
+    return any(k in obj for k in record_keys)
+
+
+def _iter_json(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
     text = _decode(path.read_bytes(), str(path))
-    if not text.strip():
+    if not text.strip(" \t\r\n"):
         raise CurateError(f"{path}: file is empty, expected a JSON array of records")
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as e:
         raise CurateError(
-            f"{path}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}; "
+            f"{path}: malformed JSON at line {e.lineno} column {e.colno}: {_msg(e)}; "
             "no record could be read (for one record per line use .jsonl)"
         ) from None
-    if isinstance(data, dict):  # {"data": [...]} is common for exported sets
+    if isinstance(data, dict) and _looks_like_record(data, record_keys):
+        data = [data]  # one record on its own, even when one of its fields is a list
+    elif isinstance(data, dict):  # {"data": [...]} is common for exported sets
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1:
-            raise CurateError(f"{path}: expected a JSON array of records, got an object")
+            raise CurateError(f"{path}: expected a JSON array of records, got an object with keys "
+                              f"{sorted(data)[:5]} that is neither a record nor a wrapper of one list")
         data = lists[0]
     if not isinstance(data, list):
-        raise CurateError(f"{path}: expected a JSON array of records, got {type(data).__name__}")
+        raise CurateError(f"{path}: expected a JSON array of records, got {_kind(data)}")
     for i, value in enumerate(data):
-        yield RawItem(path.name, i, value)
+        yield RawItem(_name(path), i, value)
 
 
-def _iter_jsonl(path: Path) -> Iterator[RawItem]:
-    data = path.read_bytes()
-    if not data.strip():
+def _iter_jsonl(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
+    text = _decode(path.read_bytes(), str(path))
+    if not text.strip(" \t\r\n"):
         raise CurateError(f"{path}: file is empty, expected one JSON record per line")
-    for i, line in enumerate(_decode(data, str(path)).split("\n")):
-        if not line.strip():
+    # "\n" ends a line (a CR before it is JSON whitespace); a file with only CRs is old Mac style
+    sep = "\n" if "\n" in text else "\r"
+    first = True
+    for i, line in enumerate(text.split(sep)):
+        line = line.removeprefix("\ufeff")  # files concatenated with their BOMs
+        if not line.strip(" \t\r"):
             continue  # blank lines are not records
         try:
-            yield RawItem(path.name, i, json.loads(line))
+            value = loads(line)
         except json.JSONDecodeError as e:
-            yield RawItem(path.name, i, error=f"malformed JSON: {e.msg} at column {e.colno}", raw=line)
+            if first and text.lstrip(" \t\r\n\ufeff")[:1] in "[{":
+                _not_json_lines(path, text)
+            yield RawItem(_name(path), i, error=f"malformed JSON at column {e.colno}: {_msg(e)}", raw=line)
+        else:
+            yield RawItem(_name(path), i, value)
+        first = False
 
 
-def _iter_parquet(path: Path) -> Iterator[RawItem]:
+def _not_json_lines(path: Path, text: str) -> None:
+    """Raise when a .jsonl file whose first line is malformed is one JSON document instead."""
+    try:
+        value = loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError:
+        return
+    raise CurateError(f"{path}: file holds one JSON {_kind(value)} over several lines, not one record "
+                      "per line; give it a .json name")
+
+
+def _iter_parquet(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
     try:
         table = pq.read_table(path)
     except Exception as e:  # pyarrow raises several types for a damaged file
-        raise CurateError(f"{path}: cannot read Parquet: {e}") from None
-    for i, row in enumerate(table.to_pylist()):
-        yield RawItem(path.name, i, row)
+        raise CurateError(f"{path}: cannot read Parquet: {_one_line(e)}") from None
+    names = table.column_names
+    if len(set(names)) != len(names):
+        dups = sorted({n for n in names if names.count(n) > 1})
+        raise CurateError(f"{path}: Parquet file repeats column names {dups}; one of each would be lost")
+    columns = []
+    for col in table.columns:
+        try:
+            columns.append(col.to_pylist())
+        except Exception:  # one value with no Python form (a timestamp past year 9999) spoils the column
+            columns.append([_as_py(col, k) for k in range(len(col))])
+    for i in range(table.num_rows):
+        yield RawItem(_name(path), i, {n: c[i] for n, c in zip(names, columns)})
+
+
+def _as_py(col: pa.ChunkedArray, k: int) -> Any:
+    try:
+        return col[k].as_py()
+    except UnicodeDecodeError as e:  # a string column holding bytes that are not UTF-8
+        return Unusable(str(col.type), f"invalid UTF-8: undecodable byte at byte {e.start}")
+    except Exception as e:
+        return Unusable(str(col.type), f"unsupported value: {col.type} value cannot be converted: {_one_line(e)}")
+
+
+def _msg(e: json.JSONDecodeError) -> str:
+    return e.msg.removesuffix(" at")  # "Invalid control character at" reads oddly before our position
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _name(path: Path) -> str:
+    # a file name with undecodable bytes would make every record's ``source`` unwritable
+    return os.fsencode(path.name).decode("utf-8", errors="replace")
 
 
 def _iter_hub(spec: str) -> Iterator[RawItem]:
@@ -99,9 +308,14 @@ def _iter_hub(spec: str) -> Iterator[RawItem]:
     try:
         ds = datasets.load_dataset(name, split=split or "train")
     except Exception as e:  # network, missing dataset, bad split: all reported the same way
-        raise CurateError(f"{spec}: cannot load from the Hugging Face Hub: {e}") from None
-    for i, row in enumerate(ds):
-        yield RawItem(spec, i, row)
+        raise CurateError(f"{spec}: cannot load from the Hugging Face Hub: {_one_line(e)}") from None
+    n = 0
+    try:
+        for row in ds:
+            yield RawItem(spec, n, row)
+            n += 1
+    except Exception as e:  # a row that datasets cannot decode
+        raise CurateError(f"{spec}: cannot read record {n} (0-based): {_one_line(e)}") from None
 
 
 def _download(url: str) -> Path:
@@ -113,15 +327,21 @@ def _download(url: str) -> Path:
         with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
             f.write(r.read())
     except OSError as e:
-        raise CurateError(f"{url}: download failed: {e}") from None
+        raise CurateError(f"{url}: download failed: {_one_line(e)}") from None
     return tmp
 
 
-def iter_raw(spec: str | Path) -> Iterator[RawItem]:
+def iter_raw(spec: str | Path, *, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
     """Yield the raw items of a source: a local ``.json``/``.jsonl``/``.parquet`` file, a
     ``hf:`` dataset or an ``http(s)://``/``file://`` URL to one of those files.
 
-    Raises :class:`CurateError` for a missing, empty, unreadable or malformed file.
+    A ``.json`` file holds an array of records, one record (an object with any of
+    ``record_keys``; ingest passes the text fields and the ``field_map`` names) or a wrapper
+    object with exactly one list (``{"data": [...]}``). Values are parsed by :func:`loads`, so
+    an item's ``value`` may hold :class:`Unusable` / :class:`DuplicateKeys` markers.
+
+    Raises :class:`CurateError` (one line) for a missing, empty, compressed, unreadable or
+    malformed file, or an encoding it will not guess (UTF-16/32 without a BOM).
     """
     spec = str(spec)
     if spec.startswith(HF_PREFIX):
@@ -129,7 +349,7 @@ def iter_raw(spec: str | Path) -> Iterator[RawItem]:
         return
     if "://" in spec:
         name = Path(urllib.parse.urlparse(spec).path).name
-        for item in iter_raw(_download(spec)):
+        for item in iter_raw(_download(spec), record_keys=record_keys):
             item.source = name
             yield item
         return
@@ -140,7 +360,10 @@ def iter_raw(spec: str | Path) -> Iterator[RawItem]:
     reader = readers.get(path.suffix.lower())
     if reader is None:
         raise CurateError(f"{path}: unknown format {path.suffix!r}; expected one of {FORMATS}")
-    yield from reader(path)
+    try:
+        yield from reader(path, record_keys)
+    except OSError as e:  # unreadable: permissions, a vanished file
+        raise CurateError(f"{path}: cannot read: {_one_line(e)}") from None
 
 
 def read_records(path: str | Path) -> pa.Table:
@@ -151,21 +374,37 @@ def read_records(path: str | Path) -> pa.Table:
     path = Path(path)
     if not path.is_file():
         raise CurateError(f"{path}: no such file")
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise CurateError(f"{path}: cannot read Parquet: {_one_line(e)}") from None
     missing = [n for n in RECORD_SCHEMA.names if n not in table.column_names]
     if missing:
         raise CurateError(f"{path}: not a curate records file, missing columns {missing}")
-    return table.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
+    try:
+        return table.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise CurateError(f"{path}: not a curate records file: {_one_line(e)}") from None
 
 
 def write_records(table: pa.Table, path: str | Path) -> Path:
     """Export records by extension: ``.parquet`` (zstd) and ``.jsonl`` keep every schema field;
     ``.json`` writes Alpaca's format (a list of ``{instruction, input, output}``, indent 4 as
-    ``alpaca_data.json``). Raises :class:`CurateError` for another extension."""
-    from curate.schema import write_parquet
-
+    ``alpaca_data.json``; id, source and meta are not written). Raises :class:`CurateError` for
+    another extension or a path that cannot be written."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise CurateError(f"{path}: unknown export format {suffix!r}; expected one of {FORMATS}")
+    try:
+        return _write_records(table, path, suffix)
+    except OSError as e:
+        raise CurateError(f"{path}: cannot write: {_one_line(e)}") from None
+
+
+def _write_records(table: pa.Table, path: Path, suffix: str) -> Path:
+    from curate.schema import write_parquet
+
     if suffix == ".parquet":
         return write_parquet(table.select(RECORD_SCHEMA.names), path)
     rows = table.to_pylist()
@@ -178,6 +417,4 @@ def write_records(table: pa.Table, path: str | Path) -> Path:
             for r in rows:
                 r = dict(r, meta=json.loads(r["meta"]))
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    else:
-        raise CurateError(f"{path}: unknown export format {suffix!r}; expected one of {FORMATS}")
     return path

@@ -42,3 +42,35 @@ def test_diff_against_a_git_revision(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     d = json.loads(diff_versions("HEAD:data.json", "data.json", fmt="json"))
     assert (d["added"], d["removed"], d["changed"]) == (1, 1, 1)
+
+
+def test_diff_quarantines_undecodable_ids_and_extras_instead_of_crashing(tmp_path):
+    a = tmp_path / "a.jsonl"
+    a.write_bytes(b'{"id": "x\\ud800", "instruction": "A.", "input": "", "output": "a"}\n'
+                  b'{"id": "y", "instruction": "B.", "input": "", "output": "b", "note": "caf\xe9"}\n'
+                  b'{"id": "z", "instruction": "C.", "input": "", "output": "c"}\n')
+    d = json.loads(diff_versions(str(a), str(a), fmt="json"))
+    assert (d["records_a"], d["unreadable_a"], d["unchanged"]) == (1, 2, 1)
+
+
+def test_cli_diff_of_unreadable_files_is_one_line(tmp_path, capsys):
+    import gzip
+
+    from curate.cli import main
+
+    gz = tmp_path / "a.jsonl"
+    gz.write_bytes(gzip.compress(json.dumps(V1[0]).encode(), mtime=0))
+    b = _write(tmp_path / "b.json", V2)
+    assert main(["diff", str(gz), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"curate diff: error: {gz}: file is gzip-compressed; decompress it first (gunzip)\n"
+
+
+def test_diff_of_a_stage_parquet_and_its_export_is_unchanged(tmp_path):
+    from curate.cleaning.ingest import ingest
+    from curate.io import write_records
+
+    records = ingest([str(_write(tmp_path / "a.json", V1))])[0]
+    pq_path, jl = write_records(records, tmp_path / "r.parquet"), write_records(records, tmp_path / "r.jsonl")
+    d = json.loads(diff_versions(str(pq_path), str(jl), fmt="json"))
+    assert (d["unchanged"], d["added"], d["removed"], d["changed"]) == (3, 0, 0, 0)

@@ -124,9 +124,12 @@ def test_budgets_stop_cleanly(real, tmp_path):
     assert m["requests"] == 1 and m["stopped_by"] == "max_tokens" and m["tokens"] >= 150
     assert m["tokens"] == m["prompt_tokens"] + m["completion_tokens"]
     assert m["tokens_per_s"] > 0 and m["records_per_min"] > 0 and m["wall_seconds"] > 0
+    # max_failures is not a clean stop: the teacher is broken (tests/test_generation_failures.py)
     with FakeOpenAI(real, default="500") as srv:
-        m = run_generate(params(srv, tmp_path / "c", budgets={"max_failures": 2},
+        with pytest.raises(CurateError, match="stopped by max_failures=2") as ei:
+            run_generate(params(srv, tmp_path / "c", budgets={"max_failures": 2},
                                 retry={"max_attempts": 1}))
+    m = ei.value.metrics
     assert m["failures"] == 2 and m["stopped_by"] == "max_failures"
 
 

@@ -95,7 +95,7 @@ def test_duplicate_explicit_ids_quarantine_the_second(tmp_path):
     assert records.column("id").to_pylist() == ["a"]
     q = _q(quarantine)
     assert q[0]["reason"] == "duplicate id: first seen at ids.json record 0" and q[0]["field"] == "id"
-    assert q[1]["reason"] == "wrong type: id must be a non-empty string"
+    assert q[1]["reason"] == "wrong type: id must be a non-empty string, got int"
 
 
 def test_repeated_prompts_get_distinct_content_ids(tmp_path):
@@ -144,3 +144,41 @@ def test_provenance_sidecar_lands_in_meta(tmp_path):
     two = _write(tmp_path, "two.json", json.dumps([{"instruction": "a", "input": "", "output": "b"}] * 2).encode())
     with pytest.raises(CurateError, match="no entry for record 1"):
         ingest([str(two)], provenance={str(two): str(short)})
+
+
+def test_sidecar_never_overwrites_a_records_own_provenance(tmp_path):
+    side = tmp_path / "side.jsonl"
+    side.write_text('{"i": 1}\n{"i": 2}\n')
+    two = _write(tmp_path, "two.jsonl", (json.dumps({"instruction": "a", "input": "", "output": "b",
+                                                     "provenance": {"i": 1}}) + "\n" +
+                                          json.dumps({"instruction": "c", "input": "", "output": "d",
+                                                      "provenance": "theirs"}) + "\n").encode())
+    records, quarantine, m = ingest([str(two)], provenance={str(two): str(side)})
+    assert json.loads(records.column("meta")[0].as_py()) == {"provenance": {"i": 1}}  # same value: kept once
+    (row,) = _q(quarantine)
+    assert (row["record_number"], row["field"]) == (1, "provenance")
+    assert row["reason"] == f"field conflict: meta.provenance differs from entry 1 of {side}"
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "cannot read provenance sidecar"),
+    (b'{"i": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "line 1: nested too deeply for the JSON parser in provenance.i"),
+    (b'{"i": ' + b"9" * 5000 + b"}\n", "line 1: integer too large: 5000 digits"),
+    (b"\xff\n", "cannot read provenance sidecar"),
+])
+def test_bad_sidecar_is_a_one_line_error(tmp_path, content, message):
+    side = tmp_path / "side.jsonl"
+    if content is not None:
+        side.write_bytes(content)
+    one = _write(tmp_path, "one.json", json.dumps([{"instruction": "a", "input": "", "output": "b"}]).encode())
+    with pytest.raises(CurateError, match=message) as e:
+        ingest([str(one)], provenance={str(one): str(side)})
+    assert "\n" not in str(e.value)
+
+
+def test_field_map_names_count_as_record_keys_for_a_single_object(tmp_path):
+    p = _write(tmp_path, "one.json", json.dumps({"prompt": "P.", "input": "", "completion": "C.",
+                                                 "labels": ["x", "y"]}).encode())
+    records, quarantine, m = ingest([str(p)], {"prompt": "instruction", "completion": "output"})
+    assert (m["records_read"], records.column("instruction").to_pylist()) == (1, ["P."])
+    assert json.loads(records.column("meta")[0].as_py()) == {"labels": ["x", "y"]}

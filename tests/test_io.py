@@ -57,3 +57,51 @@ def test_url_source_with_a_file_url(tmp_path, sample_records):
     p.write_text(json.dumps(sample_records[:5]))
     records, _, m = ingest([p.as_uri()])
     assert m["records_read"] == 5 and records.column("source")[0].as_py() == "remote.json"
+
+
+def _own_records():
+    from curate.schema import make_record, records_table
+
+    metas = [{"provenance": {"i": 7, "s": ["LIML"]},
+              "changes": [{"field": "input", "check_name": "placeholder_input", "reason": "p", "old": "<noinput>"}]},
+             {"flags": [{"action": "review", "check_name": "unseeable_content", "reason": "url"}], "tags": ["a"]}]
+    return records_table([make_record(id=f"r{i}", instruction=f"Task {i}.", input="", output="Out.",
+                                      source="alpaca.json", source_index=i, meta=m) for i, m in enumerate(metas)])
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_cli_export_of_a_stage_parquet_keeps_meta(tmp_path, suffix, capsys):
+    # `curate export outputs/clean/records.parquet x.jsonl`: provenance, history and flags survive
+    from curate.cli import main
+    from curate.schema import write_parquet
+
+    src = write_parquet(_own_records(), tmp_path / "records.parquet")
+    dst = tmp_path / f"x{suffix}"
+    assert main(["export", str(src), str(dst)]) == 0
+    back = ingest([str(dst)])[0]
+    assert back.to_pylist() == _own_records().to_pylist()
+    if suffix == ".jsonl":
+        first = json.loads(dst.read_text(encoding="utf-8").splitlines()[0])
+        assert first["meta"]["changes"][0]["old"] == "<noinput>" and first["meta"]["provenance"]["i"] == 7
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_ingest_export_ingest_keeps_extra_fields_in_meta(tmp_path, suffix):
+    p = tmp_path / "in.jsonl"
+    p.write_text(json.dumps({"instruction": "A.", "input": "", "output": "a", "tags": ["x"], "score": 0.5,
+                             "meta": {"lang": "en"}}) + "\n", encoding="utf-8")
+    first = ingest([str(p)])[0]
+    assert json.loads(first.column("meta")[0].as_py()) == {"lang": "en", "tags": ["x"], "score": 0.5}
+    back = ingest([str(write_records(first, tmp_path / f"out{suffix}"))])[0]
+    assert back.to_pylist() == first.to_pylist()
+
+
+def test_export_to_an_unwritable_or_unknown_path_is_a_one_line_error(tmp_path, records):
+    from curate.errors import CurateError
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CurateError, match="cannot write"):
+        write_records(records, tmp_path / "file" / "sub" / "out.jsonl")  # a file where a folder should be
+    with pytest.raises(CurateError, match="unknown export format '.csv'"):
+        write_records(records, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

@@ -33,13 +33,15 @@ def _materialise(spec: str) -> tuple[str, str]:
         with dvc.api.open(path, rev=rev, mode="rb") as src:
             tmp.write_bytes(src.read())
     except Exception as e:  # dvc raises many types: missing rev, path, cache
-        raise CurateError(f"{spec}: cannot read {path!r} at revision {rev!r}: {e}") from None
+        raise CurateError(f"{spec}: cannot read {path!r} at revision {rev!r}: {' '.join(str(e).split())}") from None
     return str(tmp), spec
 
 
 def load_version(spec: str) -> tuple[dict[tuple, dict], int]:
     """Load a version as ``{key: record}`` keyed by ``id``; returns it and the number of items
-    that could not be read as records (quarantined by ingest's rules)."""
+    that could not be read as records (quarantined by ingest's rules). Reads through
+    :func:`curate.cleaning.ingest.ingest`, so bad input is a one-line :class:`CurateError` or a
+    quarantined item, never another exception."""
     from curate.cleaning.ingest import ingest
 
     path, _ = _materialise(spec)

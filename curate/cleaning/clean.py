@@ -3,13 +3,15 @@
 A record with any ``drop`` annotation is dropped (its reasons are kept in the dropped table);
 ``normalize`` annotations replace the named field with their ``value``, in stage order then row
 order; ``review`` and ``repair`` keep the record and are listed in its ``meta.flags``. The
-stage checks ``records_read == kept + dropped + quarantined``.
+stage checks ``records_read == kept + dropped + quarantined`` against the count that ingest read
+from the files (``metrics/ingest.json``), so a record lost between the stages fails it.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Sequence
 
 import pyarrow as pa
@@ -22,14 +24,36 @@ DROPPED_SCHEMA = pa.schema(list(RECORD_SCHEMA) + [
     pa.field("drop_matched_id", pa.string())])
 
 
+def ingest_records_read(path: str | Path) -> int:
+    """``records_read`` from ingest's metrics file (``metrics/ingest.json``): the count clean's
+    conservation check compares against. Raises :class:`CurateError` when the file is missing,
+    malformed or has no non-negative integer ``records_read``."""
+    path = Path(path)
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CurateError(f"{path}: no such file; run `curate ingest` first (clean checks its counts "
+                          "against what ingest read)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CurateError(f"{path}: cannot read ingest's metrics: {e}") from None
+    n = m.get("records_read") if isinstance(m, dict) else None
+    if type(n) is not int or n < 0:
+        raise CurateError(f"{path}: records_read missing or not a non-negative integer: {n!r}")
+    return n
+
+
 def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
                       quarantined: int = 0, records_read: int | None = None) -> tuple[pa.Table, pa.Table, dict]:
     """Apply ``annotations`` (ANNOTATION_SCHEMA tables, in stage order) to ``records``.
 
     Returns ``(clean, dropped, metrics)``: ``clean`` has RECORD_SCHEMA with normalised fields and
     ``meta.changes`` (field, check, reason and the old value: the record's history) / ``meta.flags`` for review/repair; ``dropped`` has
-    the record plus its first drop check, reason and matched id. Raises :class:`CurateError`
-    when an annotation names an unknown record or the counts do not add up.
+    the record plus its first drop check, reason and matched id. ``records_read`` is what ingest
+    read from the files (its ``metrics["records_read"]``); without it the check can only restate
+    ``ingested + quarantined`` and cannot fail. ``metrics["records_normalized"]`` counts the
+    records this call normalised (not those whose meta already held a history). Raises
+    :class:`CurateError` when an annotation names an unknown record, a kept record's
+    ``meta.changes``/``meta.flags`` is not a list, or the counts do not add up.
     """
     by_id: dict[str, list[dict]] = defaultdict(list)
     for t in annotations:
@@ -42,6 +66,7 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
         raise CurateError(f"{len(unknown)} annotations name records that were not ingested, e.g. {unknown[:3]}")
     kept, dropped = [], []
     drop_checks, norm_checks, flag_checks = Counter(), Counter(), Counter()
+    normalized = 0
     for r in rows:
         anns = by_id.get(r["id"], [])
         drops = [a for a in anns if a["action"] == "drop"]
@@ -51,15 +76,21 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
             dropped.append(dict(r, drop_check=d["check_name"], drop_reason=d["reason"], drop_matched_id=d["matched_id"]))
             continue
         meta = json.loads(r["meta"])
+        for key in ("changes", "flags"):  # ingest keeps a source's own non-list values as input_<key>
+            if not isinstance(meta.get(key, []), list):
+                raise CurateError(f"record {r['id']!r}: meta.{key} is not a list; re-run ingest")
+        touched = False
         for a in anns:
             if a["action"] == "normalize" and a["field"] is not None:
                 meta.setdefault("changes", []).append({"field": a["field"], "check_name": a["check_name"],
                                                        "reason": a["reason"], "old": r[a["field"]]})
                 r[a["field"]] = a["value"]
                 norm_checks[a["check_name"]] += 1
+                touched = True
             elif a["action"] in ("review", "repair"):
                 meta.setdefault("flags", []).append({"action": a["action"], "check_name": a["check_name"], "reason": a["reason"]})
                 flag_checks[f"{a['action']}:{a['check_name']}"] += 1
+        normalized += touched
         r["meta"] = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         kept.append(r)
     n_in = len(rows)
@@ -69,11 +100,13 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
         "kept": len(kept), "dropped": len(dropped),
         "dropped_by_check": dict(sorted(drop_checks.items())),
         "normalized_by_check": dict(sorted(norm_checks.items())),
-        "records_normalized": sum(1 for r in kept if '"changes"' in r["meta"]),
+        "records_normalized": normalized,
         "flagged": dict(sorted(flag_checks.items())),
         "conservation_ok": read == len(kept) + len(dropped) + quarantined,
     }
     if not metrics["conservation_ok"]:
-        raise CurateError(f"clean lost records: read {read} != kept {len(kept)} + dropped {len(dropped)} + quarantined {quarantined}")
+        raise CurateError(f"clean lost records: read {read} != kept {len(kept)} + dropped {len(dropped)} + "
+                          f"quarantined {quarantined}; the ingest outputs changed after ingest counted them "
+                          "(re-run `curate ingest`)")
     return (pa.Table.from_pylist(kept, schema=RECORD_SCHEMA),
             pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), metrics)

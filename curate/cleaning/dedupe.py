@@ -32,6 +32,7 @@ from curate.cleaning import embed as embed_mod
 from curate.cleaning import semantic
 from curate.cleaning.minhash import minhash_filter
 from curate.cleaning.rouge import greedy_filter
+from curate.config import Dedupe, validate_section
 from curate.errors import CurateError
 from curate.schema import annotations_table
 
@@ -75,15 +76,18 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
            cache_path: str | Path | None = None) -> tuple[pa.Table, dict]:
     """Find duplicates in ``records`` (a RECORD_SCHEMA table). ``params`` is the ``dedupe``
     section of params.yaml (keys ``exact``, ``rouge``, ``embedding``, ``minhash``; see the module
-    doc and params.yaml). ``seeds`` are seed tasks (:func:`load_seed_tasks`) that ROUGE-L also
+    doc and params.yaml), possibly partial: it is validated by :class:`curate.config.Dedupe`,
+    which holds the defaults (MinHash is off unless enabled). ``seeds`` are seed tasks (:func:`load_seed_tasks`) that ROUGE-L also
     compares against; ``cache_path`` is the embedding cache (Parquet).
 
     Returns ``(annotations, metrics)``: annotations hold one ``drop`` row per duplicate with
     ``check_name`` in :data:`CHECKS`; metrics hold ``records_in``, ``kept``, ``dropped``,
     ``dropped_by_check``, ``embedding_clusters`` (clusters with >= 2 records, cluster mode),
     ``embedding_largest_cluster`` (records in the largest one) and
-    ``seconds_by_check``. Raises :class:`CurateError` for an unknown embedding mode/view or when
-    the counts do not add up."""
+    ``seconds_by_check``. Raises :class:`curate.config.ParamsError` (a :class:`CurateError`)
+    for parameters that do not fit the schema and :class:`CurateError` when the counts do not
+    add up."""
+    cfg = validate_section(Dedupe, params, "dedupe")
     rows = records.select(["id", "instruction", "input", "output"]).to_pylist()
     alive = list(range(len(rows)))
     ann: list[dict] = []
@@ -94,10 +98,10 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
         ann.append({"id": rows[i]["id"], "stage": "dedupe", "check_name": check, "score": score,
                     "action": "drop", "reason": reason, "matched_id": matched_id})
 
-    ex = params.get("exact", {})
-    if ex.get("enabled", True):
+    ex = cfg["exact"]
+    if ex["enabled"]:
         t0 = time.perf_counter()
-        fields = ex.get("fields", ["instruction", "input"])
+        fields = ex["fields"]
         first: dict[tuple, int] = {}
         survivors = []
         for i in alive:
@@ -112,12 +116,12 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
         alive = survivors
         seconds["exact"] = round(time.perf_counter() - t0, 2)
 
-    rg = params.get("rouge", {})
-    if rg.get("enabled", True):
+    rg = cfg["rouge"]
+    if rg["enabled"]:
         t0 = time.perf_counter()
-        fields = rg.get("fields", ["instruction"])
-        thr = float(rg.get("threshold", 0.7))
-        use_seeds = list(seeds) if rg.get("include_seed_tasks", True) else []
+        fields = rg["fields"]
+        thr = rg["threshold"]
+        use_seeds = list(seeds) if rg["include_seed_tasks"] else []
         texts = [_joined(rows[i], fields) for i in alive]
         decisions = greedy_filter(texts, thr, [_joined(s, fields) for s in use_seeds])
         survivors = []
@@ -137,22 +141,14 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
         alive = survivors
         seconds["rouge_l"] = round(time.perf_counter() - t0, 2)
 
-    em = params.get("embedding", {})
-    if em.get("enabled", True):
+    em = cfg["embedding"]
+    if em["enabled"]:
         t0 = time.perf_counter()
-        fields = em.get("fields", ["instruction", "input"])
-        thr = float(em.get("threshold", 0.95))
-        mode = em.get("mode", "cluster")
-        views = list(em.get("views", ["prompt"]))
-        if mode not in ("cluster", "greedy"):
-            raise CurateError(f"dedupe.embedding.mode must be cluster or greedy, not {mode!r}")
-        bad = [v for v in views if v not in ("prompt", "output")] or ([] if views else ["(none)"])
-        if bad:
-            raise CurateError(f"dedupe.embedding.views: unknown view(s) {bad}; use prompt and/or output")
+        fields, thr, mode, views = em["fields"], em["threshold"], em["mode"], em["views"]
         text_of = {"prompt": lambda r: _joined(r, fields), "output": lambda r: r["output"]}
         vecs = [embed_mod.embed([text_of[v](rows[i]) for i in alive], cache_path,
-                                batch_size=int(em.get("batch_size", 128))) for v in views]
-        search = {"ann_min_records": int(em.get("ann_min_records", 50_000)), "ann_k": int(em.get("ann_k", 32))}
+                                batch_size=em["batch_size"]) for v in views]
+        search = {"ann_min_records": em["ann_min_records"], "ann_k": em["ann_k"]}
         label = " & ".join("+".join(fields) if v == "prompt" else "output" for v in views)
         survivors = []
         if mode == "cluster":
@@ -182,12 +178,10 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
         extra["embedding_clusters"] = n_clusters
         seconds["embedding"] = round(time.perf_counter() - t0, 2)
 
-    mh = params.get("minhash", {})
-    if mh.get("enabled", False):  # opt-in here; params.yaml enables it
+    mh = cfg["minhash"]
+    if mh["enabled"]:  # opt-in (schema default); params.yaml enables it
         t0 = time.perf_counter()
-        thr = float(mh.get("threshold", 0.8))
-        num_perm, ngram = int(mh.get("num_perm", 128)), int(mh.get("ngram", 5))
-        min_words = int(mh.get("min_words", 15))
+        thr, num_perm, ngram, min_words = mh["threshold"], mh["num_perm"], mh["ngram"], mh["min_words"]
         survivors = []
         outs = [rows[i]["output"] for i in alive]
         for i, (keep, j, score) in zip(alive, minhash_filter(outs, thr, num_perm, ngram, min_words)):

@@ -1192,33 +1192,42 @@ OPTIONAL_DETECTORS = {
 }
 
 
-def build_detectors(params: Mapping | None, embedding_cache: str | None = None) -> list[Detector]:
-    """The detector list for the ``detect:`` params section: every rule detector of
+def build_detectors(params: Mapping | None, embedding_cache: str | None = None, *,
+                    ifd_checkpoint: str | None = None, judge_cache: str | None = None) -> list[Detector]:
+    """The detector list for the ``detect:`` params section (possibly partial; validated by
+    :class:`curate.config.Detect`, which holds the defaults): every rule detector of
     :data:`DETECTORS`, then each :data:`OPTIONAL_DETECTORS` entry whose section has
-    ``enabled: true``; the section's other keys are constructor arguments (classes with
-    ``uses_embedding_cache = True`` get ``cache_path`` = ``embedding_cache`` unless given). Raises :class:`CurateError` for a
-    section that is not a mapping or has arguments the detector does not take."""
+    ``enabled: true``; the section's other keys are constructor arguments. Files come from
+    ``paths``: classes with ``uses_embedding_cache = True`` get ``cache_path`` =
+    ``embedding_cache``, ``ifd`` gets ``checkpoint`` = ``ifd_checkpoint`` and ``llm_judge``
+    ``cache_path`` = ``judge_cache``. Raises :class:`curate.config.ParamsError` for a section
+    that does not fit the schema and :class:`CurateError` when an enabled detector's file is
+    not given."""
     import importlib
     import inspect
 
-    params = params or {}
+    from curate.config import Detect, validate_section
+
+    d = validate_section(Detect, params, "detect")
+    files = {"ifd": ("checkpoint", ifd_checkpoint, "paths.ifd_checkpoint"),
+             "llm_judge": ("cache_path", judge_cache, "paths.judge_cache")}
     out: list[Detector] = list(DETECTORS)
     for name, (module, cls_name) in OPTIONAL_DETECTORS.items():
-        sec = params.get(name)
-        if sec is None:
-            continue
-        if not isinstance(sec, Mapping):
-            raise CurateError(f"params.yaml detect.{name}: expected a mapping with 'enabled'")
-        if not sec.get("enabled", False):
+        sec = d[name]
+        if not sec["enabled"]:
             continue
         cls = getattr(importlib.import_module(module), cls_name)
         kwargs = {k: v for k, v in sec.items() if k != "enabled"}
-        accepted = inspect.signature(cls.__init__).parameters
-        if getattr(cls, "uses_embedding_cache", False) and "cache_path" not in kwargs:
+        if name in files:
+            arg, value, key = files[name]
+            if not value:
+                raise CurateError(f"detect.{name} is enabled but no {arg} was given ({key})")
+            kwargs[arg] = value
+        if getattr(cls, "uses_embedding_cache", False):
             kwargs["cache_path"] = embedding_cache  # shares dedupe's content-hash cache
+        accepted = inspect.signature(cls.__init__).parameters
         bad = sorted(k for k in kwargs if k not in accepted)
-        if bad:
-            raise CurateError(f"params.yaml detect.{name}: unknown parameter(s) {bad}; "
-                              f"expected some of {sorted(k for k in accepted if k != 'self')}")
+        if bad:  # the schema (curate.config) and the constructor disagree: a bug
+            raise TypeError(f"{cls_name} takes no {bad}: curate.config.Detect.{name} disagrees with it")
         out.append(cls(**kwargs))
     return out

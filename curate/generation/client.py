@@ -4,9 +4,13 @@ Source of the method: Alpaca's ``utils.openai_completion`` (retry on errors, sle
 made concurrent and bounded. The ``openai`` client's own retries are disabled
 (``max_retries=0``) so every attempt is ours and counted. Retried: 429 (honouring
 ``retry-after-ms`` / ``retry-after``), 5xx, 408/409, timeouts, connection errors — exponential
-backoff ``base * 2**attempt`` with full jitter, capped at ``max_backoff_s``, at most
-``max_attempts`` attempts. Not retried: other 4xx. 401/403/404 are :class:`FatalTeacherError`
-(no point sending more requests).
+backoff ``base * 2**attempt`` with full jitter, capped at ``max_backoff_s`` (a server's
+``Retry-After: 3600`` waits ``max_backoff_s``, not an hour), at most ``max_attempts`` attempts.
+Each attempt as a whole (connect, headers and body) is bounded by ``timeout_s`` with
+:func:`asyncio.wait_for`; httpx's timeout is per read, so a server trickling one byte at a time
+would otherwise never time out. Not retried: other 4xx and 200 responses that are not a
+completion (non-JSON or HTML body, no ``choices``: kind ``bad_response``). 401/403/404 are
+:class:`FatalTeacherError` (no point sending more requests).
 
 The API key is never written anywhere: every message that leaves this module goes through
 :func:`redact`.
@@ -79,6 +83,21 @@ class Completion:
     retry_reasons: list = field(default_factory=list)
 
 
+class BadResponse(ValueError):
+    """A 2xx response that is not a completion (a non-JSON body, no ``choices``)."""
+
+
+def _first_choice(r):
+    """``r.choices[0]``; raises :class:`BadResponse` saying what came back instead (the
+    openai client returns the body as a ``str`` when its content-type is not JSON)."""
+    if isinstance(r, str):
+        raise BadResponse(f"response body is not JSON: {' '.join(r[:200].split())!r}")
+    choices = getattr(r, "choices", None)
+    if not choices:
+        raise BadResponse(f"response has no choices (choices={choices!r})")
+    return choices[0]
+
+
 def _retry_after(exc) -> float | None:
     """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after`` seconds)."""
     resp = getattr(exc, "response", None)
@@ -111,7 +130,8 @@ class Teacher:
     ``base_url``: e.g. ``http://127.0.0.1:8080/v1``; ``model``: model name sent with each
     request; ``api_key``: the key (None -> :data:`DUMMY_KEY`); ``endpoint``: ``"chat"`` (the
     prompt as one user message to ``/chat/completions``) or ``"completions"`` (raw prompt to
-    ``/completions``, as Alpaca did with text-davinci-003); ``timeout_s``: per attempt.
+    ``/completions``, as Alpaca did with text-davinci-003); ``timeout_s``: seconds one attempt
+    may take as a whole (also httpx's per-read timeout).
     """
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
@@ -128,6 +148,7 @@ class Teacher:
         self.endpoint = endpoint
         self.host = endpoint_host(base_url)
         self.max_attempts = max(1, int(max_attempts))
+        self.timeout_s = float(timeout_s)
         self.backoff_base_s = backoff_base_s
         self.max_backoff_s = max_backoff_s
         self._rng = random.Random(seed)
@@ -146,12 +167,10 @@ class Teacher:
         if self.endpoint == "chat":
             r = await self.client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": prompt}], **sampling)
-            ch = r.choices[0]
-            text = ch.message.content or ""
         else:
             r = await self.client.completions.create(model=self.model, prompt=prompt, **sampling)
-            ch = r.choices[0]
-            text = ch.text or ""
+        ch = _first_choice(r)
+        text = (ch.message.content if self.endpoint == "chat" else ch.text) or ""
         u = getattr(r, "usage", None)
         return Completion(text=text, finish_reason=ch.finish_reason, request_id=r.id,
                           prompt_tokens=int(getattr(u, "prompt_tokens", 0) or 0),
@@ -160,7 +179,7 @@ class Teacher:
     def _classify(self, exc: BaseException) -> tuple[bool, int | None, str]:
         """``(retryable, status, kind)`` of an exception from the openai client."""
         o = self._openai
-        if isinstance(exc, o.APITimeoutError):
+        if isinstance(exc, (o.APITimeoutError, TimeoutError)):  # TimeoutError: wait_for's
             return True, None, "timeout"
         if isinstance(exc, o.APIConnectionError):
             return True, None, "connection"
@@ -171,30 +190,52 @@ class Teacher:
             if st >= 500 or st in (408, 409):
                 return True, st, f"http_{st}"
             return False, st, f"http_{st}"
-        if isinstance(exc, (o.APIResponseValidationError, ValueError, TypeError, AttributeError,
-                            IndexError)):
+        if isinstance(exc, (o.APIResponseValidationError, BadResponse, ValueError, TypeError,
+                            AttributeError, IndexError)):
             return False, None, "bad_response"
         return False, None, type(exc).__name__
+
+    def _describe(self, exc: BaseException) -> str:
+        """``"Type: message"`` of an exception, with the cause the openai client hides behind
+        its generic "Connection error." (refused, reset, disconnected). Not redacted."""
+        import json
+
+        if isinstance(exc, TimeoutError) and not str(exc):  # from wait_for
+            return f"TimeoutError: attempt took longer than timeout_s={self.timeout_s:g} s"
+        if isinstance(exc, json.JSONDecodeError):
+            return f"BadResponse: response body is not JSON ({exc})"
+        msg = f"{type(exc).__name__}: {exc}"
+        cause = exc.__cause__
+        if isinstance(exc, self._openai.APIConnectionError) and cause is not None:
+            for _ in range(3):  # httpx's ReadError is often empty; its cause says "reset by peer"
+                inner = cause.__cause__ or cause.__context__
+                if str(cause) or inner is None:
+                    break
+                cause = inner
+            msg += f" ({type(cause).__name__}: {cause})"
+        return msg
 
     async def complete(self, prompt: str, sampling: dict) -> Completion:
         """Send ``prompt`` with ``sampling`` (``temperature``, ``top_p``, ``max_tokens``, ``stop``
         ... passed through to the API) and return a :class:`Completion`.
 
-        Raises :class:`TeacherError` after ``max_attempts`` failed attempts or on a
+        Each attempt is cancelled after ``timeout_s`` seconds (kind ``timeout``, retried). Raises
+        :class:`TeacherError` (``kind``: ``rate_limit``, ``http_NNN``, ``timeout``,
+        ``connection``, ``bad_response``, ...) after ``max_attempts`` failed attempts or on a
         non-retryable error, :class:`FatalTeacherError` on 401/403/404; messages are redacted."""
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         reasons: list[str] = []
         for attempt in range(1, self.max_attempts + 1):
             try:
-                c = await self._once(prompt, sampling)
+                c = await asyncio.wait_for(self._once(prompt, sampling), self.timeout_s)
                 c.attempts, c.seconds, c.retry_reasons = attempt, loop.time() - t0, reasons
                 return c
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below
                 retryable, status, kind = self._classify(exc)
-                msg = self.redact(f"{type(exc).__name__}: {exc}")
+                msg = self.redact(self._describe(exc))
                 if not retryable or attempt == self.max_attempts:
                     cls = FatalTeacherError if status in (401, 403, 404) else TeacherError
                     why = "not retryable" if not retryable else f"gave up after {attempt} attempts"

@@ -19,6 +19,11 @@ Output files (all JSONL, appended; one JSON object per line):
   dropped task (parser/filter reasons, ``rouge_similar``, ``duplicate``, ``target_reached``).
 * ``failures``: ``{"request_number", "error", "status", "kind", "attempts", "demo_ids",
   "created"}`` per request that failed for good (the error text is redacted).
+
+A run fails loudly (:class:`GenerationFailed`, after the files are written and closed) when it
+ends short of ``target`` with no record accepted, when it stops at ``budgets.max_failures``,
+when the teacher refuses the key, and when the local teacher's process dies (docs/generation.md,
+"Failing loudly").
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from curate.errors import CurateError
 from curate.generation.client import (DUMMY_KEY, FatalTeacherError, Teacher, TeacherError,
                                       endpoint_host, redact)
 from curate.generation.filters import RougeFilter
+from curate.generation.local import TeacherDied
 from curate.generation.parse import STOP_SEQUENCES, parse_response, parse_response_lenient
 from curate.generation.prompt import encode_prompt, load_prompt
 
@@ -81,6 +87,57 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+#: Seconds between two looks at the local teacher's process while requests run.
+LIVENESS_POLL_S = 0.2
+
+
+class GenerationFailed(CurateError):
+    """Generation or repair ended without doing what it was asked (see "Failing loudly" in
+    docs/generation.md). ``metrics``: the run's metrics as :func:`run_generate` would have
+    returned them (None when not known)."""
+
+    def __init__(self, message: str, metrics: dict | None = None) -> None:
+        super().__init__(message)
+        self.metrics = metrics
+
+
+async def run_workers(n: int, worker, alive=None, poll_s: float = LIVENESS_POLL_S) -> None:
+    """Run ``n`` concurrent copies of the coroutine function ``worker`` until all return.
+
+    ``alive``: None, or a callable that raises (:class:`~curate.generation.local.TeacherDied`
+    from :meth:`LocalTeacher.check_alive <curate.generation.local.LocalTeacher.check_alive>`)
+    once the teacher is gone; it is called every ``poll_s`` seconds while workers run (not
+    after the last one returned: the caller decides whether a death after the work is done
+    matters). When it raises, or a worker
+    raises, the other workers are cancelled at once (requests in flight are abandoned, not
+    retried) and that exception propagates."""
+    tasks = [asyncio.create_task(worker()) for _ in range(n)]
+    try:
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=poll_s if alive else None,
+                                               return_when=asyncio.FIRST_EXCEPTION)
+            if alive is not None and pending:  # first: a dead server explains any worker error
+                alive()
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    raise t.exception()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _oneline(text: object, limit: int = 300) -> str:
+    """``text`` with whitespace runs collapsed to one space, cut to ``limit`` characters."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _counts(c: Mapping) -> str:
+    """``"rate_limit 6, http_500 2"``: a counter, most common first."""
+    return ", ".join(f"{k} {n}" for k, n in Counter(c).most_common()) or "none"
 
 
 def _now() -> str:
@@ -220,6 +277,8 @@ class _State:
     finish_reasons: Counter = field(default_factory=Counter)
     stopped_by: str | None = None
     fatal: str | None = None
+    failure_kinds: Counter = field(default_factory=Counter)
+    last_error: str | None = None
 
 
 def _load_seeds(path: str) -> list[dict]:
@@ -231,7 +290,7 @@ def _load_seeds(path: str) -> list[dict]:
         raise CurateError(f"{path}: no such seed tasks file") from None
 
 
-async def _generate(p: dict, key: str) -> dict:
+async def _generate(p: dict, key: str, alive=None) -> dict:
     t0 = time.perf_counter()
     seeds = _load_seeds(p["seed_tasks"])
     k = p["num_prompt_instructions"]
@@ -348,6 +407,8 @@ async def _generate(p: dict, key: str) -> dict:
                 c = await teacher.complete(prompt, sampling)
             except TeacherError as e:
                 st.failures += 1
+                st.failure_kinds[e.kind] += 1
+                st.last_error = teacher.redact(str(e))
                 st.retries += max(e.attempts - 1, 0)
                 fail.append({"request_number": number, "error": teacher.redact(str(e)),
                              "status": e.status, "kind": e.kind, "attempts": e.attempts,
@@ -369,11 +430,37 @@ async def _generate(p: dict, key: str) -> dict:
 
         bar = tqdm(total=target, initial=total, desc="generate", unit="rec", dynamic_ncols=True)
 
+    def metrics() -> dict:
+        wall = time.perf_counter() - t0
+        return {
+            "requests": st.requests, "failures": st.failures, "retries": st.retries,
+            "failures_by_kind": dict(st.failure_kinds.most_common()),
+            "prompt_tokens": st.prompt_tokens, "completion_tokens": st.completion_tokens,
+            "tokens": st.prompt_tokens + st.completion_tokens, "parsed": st.parsed,
+            "accepted": st.accepted, "rejected": sum(st.rejected.values()),
+            "rejected_by_reason": dict(sorted(st.rejected.items())),
+            "finish_reasons": dict(st.finish_reasons), "resumed_from": len(existing),
+            "total_records": total, "target": target, "stopped_by": st.stopped_by,
+            "records_per_min": round(st.accepted / wall * 60, 3) if wall > 0 else 0.0,
+            "tokens_per_s": round(st.completion_tokens / wall, 3) if wall > 0 else 0.0,
+            "wall_seconds": round(wall, 3),
+        }
+
+    def kept() -> str:
+        return (f"{st.accepted} records accepted this run, {total}/{target} in {p['out']} "
+                "(kept; a rerun resumes)")
+
     try:
         if total < target:
-            await asyncio.gather(*(worker() for _ in range(p["concurrency"])))
+            await run_workers(p["concurrency"], worker, alive)
+            if alive is not None and total < target:  # died after the last poll?
+                alive()
         else:
             st.stopped_by = "target"
+    except TeacherDied as e:  # one line of what happened, then the server's log tail
+        raise GenerationFailed(f"generate: {e.summary}; {kept()}; {st.failures} failed requests "
+                               f"in {p['failures']}; last lines of {e.log}:\n{e.log_tail}",
+                               {**metrics(), "stopped_by": "teacher_died"}) from None
     finally:
         if bar is not None:
             bar.close()
@@ -381,20 +468,23 @@ async def _generate(p: dict, key: str) -> dict:
         for f in (out, rej, fail):
             f.close()
     if st.fatal:
-        raise CurateError(f"generate: teacher at {teacher.host} refused the request: {st.fatal}")
-    wall = time.perf_counter() - t0
-    tokens = st.prompt_tokens + st.completion_tokens
-    return {
-        "requests": st.requests, "failures": st.failures, "retries": st.retries,
-        "prompt_tokens": st.prompt_tokens, "completion_tokens": st.completion_tokens,
-        "tokens": tokens, "parsed": st.parsed, "accepted": st.accepted,
-        "rejected": sum(st.rejected.values()), "rejected_by_reason": dict(sorted(st.rejected.items())),
-        "finish_reasons": dict(st.finish_reasons), "resumed_from": len(existing),
-        "total_records": total, "target": target, "stopped_by": st.stopped_by,
-        "records_per_min": round(st.accepted / wall * 60, 3) if wall > 0 else 0.0,
-        "tokens_per_s": round(st.completion_tokens / wall, 3) if wall > 0 else 0.0,
-        "wall_seconds": round(wall, 3),
-    }
+        raise GenerationFailed(f"generate: teacher at {teacher.host} refused the request: {st.fatal}",
+                               metrics())
+    m = metrics()
+    why = (f"{st.requests} requests, {st.failures} failed ({_counts(st.failure_kinds)}), "
+           f"{m['rejected']} tasks rejected ({_counts(st.rejected)})")
+    last = (f"; last error: {_oneline(st.last_error)}; failures in {p['failures']}"
+            if st.failures else "")
+    stop = str(st.stopped_by) + (f"={budgets[st.stopped_by]}" if st.stopped_by in budgets else "")
+    if total < target and st.accepted == 0:
+        raise GenerationFailed(f"generate: no record accepted (stopped by {stop}): {why}; "
+                               f"{total}/{target} in {p['out']}{last}", m)
+    if st.stopped_by == "max_failures":  # the teacher is broken, whatever was accepted before
+        raise GenerationFailed(f"generate: stopped by {stop}: {why}; {kept()}{last}", m)
+    if total < target:
+        log.warning("generate: stopped by %s with %d/%d records in %s", stop, total, target,
+                    p["out"])
+    return m
 
 
 def run_generate(params: Mapping) -> dict:
@@ -406,7 +496,7 @@ def run_generate(params: Mapping) -> dict:
     (a dummy key for a local host when unset) and never written anywhere.
 
     Returns metrics: ``requests`` (sent this run, incl. failed), ``failures`` (requests that
-    failed for good, see the failures file), ``retries``, ``prompt_tokens``,
+    failed for good, see the failures file), ``failures_by_kind``, ``retries``, ``prompt_tokens``,
     ``completion_tokens``, ``tokens`` (their sum, from the servers' ``usage``), ``parsed``
     (tasks that passed the parser filters), ``accepted`` (records written this run),
     ``rejected_by_reason``, ``resumed_from`` (records found in ``out``), ``total_records``,
@@ -416,22 +506,37 @@ def run_generate(params: Mapping) -> dict:
     are completed and used (``max_tokens`` can be exceeded by at most ``concurrency``
     responses).
 
-    Raises :class:`CurateError` for bad params, a missing key for a remote endpoint, an
-    unreadable output file, or when the teacher refuses requests (401/403/404; the message is
-    redacted and the failure recorded)."""
+    Raises :class:`CurateError` for bad params, a missing key for a remote endpoint or an
+    unreadable output file, and :class:`GenerationFailed` (a CurateError; files written first,
+    message redacted, ``metrics`` attached) when the run fails: the teacher refuses requests
+    (401/403/404), the run ends short of ``target`` with no record accepted, it stops at
+    ``max_failures`` (records accepted before are kept; a rerun resumes), or the local
+    teacher's process exits (its exit code or signal, pid and log tail; checked every
+    :data:`LIVENESS_POLL_S` s, in-flight requests are abandoned)."""
     p = resolve_params(params)
     if not p["base_url"]:
-        return _with_local_teacher(p, lambda q: run_generate(q))
+        return _with_local_teacher(p, _generate_with)
+    return _generate_with(p, None)
+
+
+def _generate_with(p: dict, alive) -> dict:
     key = _api_key(p)
     try:
-        return asyncio.run(_generate(p, key))
+        return asyncio.run(_generate(p, key, alive))
     except CurateError as e:
-        raise CurateError(redact(str(e), [key])) from None
+        raise _redacted(e, key) from None
+
+
+def _redacted(e: CurateError, key: str) -> CurateError:
+    """``e`` with ``key`` removed from its message (same class, ``metrics`` kept)."""
+    e.args = (redact(str(e), [key]),)
+    return e
 
 
 def _with_local_teacher(p: dict, fn):
-    """Run ``fn(params)`` with ``base_url``/``model`` pointing at a freshly started local
-    teacher, and stop it afterwards; adds ``teacher`` facts to the returned metrics."""
+    """Run ``fn(params, alive)`` with ``base_url``/``model`` pointing at a freshly started
+    local teacher and ``alive`` its :meth:`~curate.generation.local.LocalTeacher.check_alive`,
+    and stop it afterwards; adds ``teacher`` facts to the returned metrics."""
     from curate.generation.local import LocalTeacher
 
     loc = p["local"]
@@ -441,7 +546,7 @@ def _with_local_teacher(p: dict, fn):
         q = {k: v for k, v in p.items()}
         q.update(base_url=lt.base_url, model=lt.model, endpoint=loc["endpoint"], parser=loc["parser"],
                  sampling={**p["sampling"], **(loc.get("sampling") or {})})
-        m = fn(q)
+        m = fn(q, lt.check_alive)
     m["teacher"] = {"local": True, "model_file": lt.model_path.name, "n_ctx": lt.n_ctx,
                     "n_threads": lt.n_threads, "served_seconds": round(time.perf_counter() - t0, 3)}
     return m
@@ -452,7 +557,9 @@ def run_regenerate(params: Mapping, annotations: str, records_path: str, out_pat
     local one when ``base_url`` is null) for the records marked ``repair`` in ``annotations``,
     written as ``normalize`` annotations to ``out_path``; see
     :func:`curate.generation.regenerate.regenerate_outputs`. Raises :class:`CurateError` for bad
-    params, a missing key for a remote endpoint or a bad annotations file."""
+    params, a missing key for a remote endpoint or a bad annotations file, and
+    :class:`GenerationFailed` when every request of the run failed or the local teacher's
+    process exits."""
     from curate.generation.regenerate import empty_repairs, regenerate_outputs, repair_targets
     from curate.io import read_records
 
@@ -460,14 +567,16 @@ def run_regenerate(params: Mapping, annotations: str, records_path: str, out_pat
     records = read_records(records_path)
     if not repair_targets(annotations, records):  # nothing to repair: no teacher to start
         return empty_repairs(out_path, targets=0)
-    if not p["base_url"]:
-        return _with_local_teacher(p, lambda q: run_regenerate(q, annotations, records_path, out_path))
-    key = _api_key(p)
-    try:
-        return regenerate_outputs(annotations, records, p, out_path, p["regenerate_log"],
-                                  p["base_url"], p["model"], key)
-    except CurateError as e:
-        raise CurateError(redact(str(e), [key])) from None
+
+    def run(q: dict, alive) -> dict:
+        key = _api_key(q)
+        try:
+            return regenerate_outputs(annotations, records, q, out_path, q["regenerate_log"],
+                                      q["base_url"], q["model"], key, alive=alive)
+        except CurateError as e:
+            raise _redacted(e, key) from None
+
+    return _with_local_teacher(p, run) if not p["base_url"] else run(p, None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,18 @@ log = logging.getLogger("curate.generation")
 
 LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
 LOCAL_HOST = "127.0.0.1"
+
+
+class TeacherDied(CurateError):
+    """The local teacher's process exited while it was serving (:meth:`LocalTeacher.check_alive`).
+    ``summary``: one line (pid, exit code or signal); ``log``: where its log is (``log_path``);
+    ``log_tail``: the last lines of that log."""
+
+    def __init__(self, summary: str, log: str, log_tail: str) -> None:
+        super().__init__(f"{summary}; last lines of {log}:\n{log_tail}")
+        self.summary = summary
+        self.log = log
+        self.log_tail = log_tail
 
 
 def local_gguf() -> Path:
@@ -56,6 +69,36 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
+def describe_exit(returncode: int) -> str:
+    """A process exit status in words: ``"exited with code 1"``, ``"killed by SIGSEGV (exit
+    -11)"`` (Popen's negative code for a signal), or ``"exited with code 139 (128 + SIGSEGV)"``
+    (a shell's way of reporting a signal)."""
+    def name(n: int) -> str | None:
+        try:
+            return signal.Signals(n).name
+        except ValueError:
+            return None
+
+    if returncode < 0 and name(-returncode):
+        return f"killed by {name(-returncode)} (exit {returncode})"
+    if returncode > 128 and name(returncode - 128):
+        return f"exited with code {returncode} (128 + {name(returncode - 128)})"
+    return f"exited with code {returncode}"
+
+
+def log_tail(path: str | Path, lines: int = 15, max_chars: int = 3000) -> str:
+    """The last ``lines`` lines of a text file (at most ``max_chars`` characters), ``""`` when
+    it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])[-max_chars:]
+
+
 def free_port(host: str = LOCAL_HOST) -> int:
     """A TCP port that is free on ``host`` right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -72,6 +115,8 @@ class LocalTeacher:
     benchmark shows. The
     server's log goes to ``log_path``. Raises :class:`CurateError` when llama-cpp-python is
     not installed, the server exits early, or it is not ready within ``startup_timeout_s``.
+    While it serves, :meth:`check_alive` raises :class:`TeacherDied` once the process has
+    exited (the generate and repair loops poll it, so a crashed server stops the run at once).
     """
 
     def __init__(self, model_path: str | Path | None = None, n_ctx: int = 4096,
@@ -94,21 +139,23 @@ class LocalTeacher:
         return f"http://{LOCAL_HOST}:{self.port}/v1"
 
     def command(self) -> list[str]:
-        """The server command line (loopback host is fixed, not a parameter)."""
+        """The server command line (loopback host is fixed, not a parameter). Raises
+        :class:`CurateError` when llama-cpp-python is not installed."""
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise CurateError("local teacher: llama-cpp-python is not installed "
+                              "(pip install 'llama-cpp-python[server]'), or set generate.base_url")
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
                 "--model_alias", self.model, "--host", LOCAL_HOST, "--port", str(self.port),
                 "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
                 "--n_threads_batch", str(self.n_threads), "--seed", str(self.seed)]
 
     def start(self) -> "LocalTeacher":
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise CurateError("local teacher: llama-cpp-python is not installed "
-                              "(pip install 'llama-cpp-python[server]'), or set generate.base_url")
         self.port = free_port()
+        cmd = self.command()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         logf = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
-        self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env,
                                      preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         logf.close()
@@ -116,9 +163,7 @@ class LocalTeacher:
         url = f"{self.base_url}/models"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                tail = self.log_path.read_text(errors="replace")[-1500:]
-                raise CurateError(f"local teacher exited with code {self.proc.returncode} during startup; "
-                                  f"log {self.log_path}:\n{tail}")
+                raise CurateError(str(TeacherDied(*self._death_message("during startup"))))
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
@@ -130,6 +175,25 @@ class LocalTeacher:
             time.sleep(0.25)
         self.stop()
         raise CurateError(f"local teacher not ready after {self.startup_timeout_s:.0f} s; log {self.log_path}")
+
+    def exit_status(self) -> str | None:
+        """None while the server process runs (or was never started); else how it ended, in
+        words (:func:`describe_exit`)."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        return describe_exit(self.proc.returncode)
+
+    def check_alive(self) -> None:
+        """Raise :class:`TeacherDied` (a :class:`CurateError`) naming the exit code or signal,
+        the pid and the last 15 lines of the server log when the server process has exited;
+        return None while it runs."""
+        if self.exit_status() is not None:
+            raise TeacherDied(*self._death_message("while serving"))
+
+    def _death_message(self, when: str) -> tuple[str, str, str]:
+        """``(summary, log path, log tail)`` of the exited process, as :class:`TeacherDied` takes."""
+        return (f"local teacher (pid {self.proc.pid}) {describe_exit(self.proc.returncode)} {when}",
+                str(self.log_path), log_tail(self.log_path) or "(empty log)")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -11,7 +11,9 @@ output in the record's ``meta.changes`` history, so ``curate diff`` shows the ch
 
 Answers are appended to a durable JSONL log as they arrive, so a killed run resumes without
 asking again. An empty or length-truncated answer is not used: the record keeps its ``repair``
-flag and the reason is logged.
+flag and the reason is logged. A run in which every request failed, or whose local teacher
+died, raises :class:`~curate.generation.generate.GenerationFailed` instead of writing an
+annotation file with nothing in it.
 """
 
 from __future__ import annotations
@@ -52,14 +54,19 @@ def repair_targets(annotations: str | Path, records) -> list[dict]:
 
 
 async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Path,
-                      concurrency: int) -> tuple[dict[str, dict], Counter]:
-    from curate.generation.generate import DurableJsonl, read_jsonl_resume
+                      concurrency: int, alive=None) -> tuple[dict[str, dict], Counter, Counter, list]:
+    """Ask for the targets not yet in ``log_path``. Returns ``(done by id, counts, failure
+    kinds, [last error])``; raises what ``alive`` raises (see ``run_workers``)."""
+    from curate.generation.client import TeacherError
+    from curate.generation.generate import DurableJsonl, read_jsonl_resume, run_workers
     from curate.training.prompts import format_prompt
 
     done = {r["id"]: r for r in read_jsonl_resume(log_path)}
     todo = [t for t in targets if t["id"] not in done]
     out = DurableJsonl(log_path)
     counts: Counter = Counter(resumed=len(done))
+    kinds: Counter = Counter()
+    last: list[str] = []
     queue: asyncio.Queue = asyncio.Queue()
     for t in todo:
         queue.put_nowait(t)
@@ -71,6 +78,8 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
                 c = await teacher.complete(format_prompt(t), sampling)
             except Exception as e:  # noqa: BLE001 - recorded, the record stays flagged
                 counts["failed"] += 1
+                kinds[e.kind if isinstance(e, TeacherError) else type(e).__name__] += 1
+                last[:] = [teacher.redact(str(e))]
                 log.warning("regenerate %s failed: %s", t["id"], teacher.redact(str(e))[:300])
                 continue
             row = {"id": t["id"], "output": c.text.strip(), "finish_reason": c.finish_reason,
@@ -80,24 +89,32 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
             counts["answered"] += 1
 
     try:
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        await run_workers(max(1, concurrency), worker, alive)
+        if alive is not None and counts["failed"]:  # died after the last poll?
+            alive()
     finally:
         out.close()
         await teacher.close()
-    return done, counts
+    return done, counts, kinds, last
 
 
 def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_path: str | Path,
-                       log_path: str | Path, base_url: str, model: str, key: str) -> dict:
+                       log_path: str | Path, base_url: str, model: str, key: str,
+                       alive=None) -> dict:
     """Ask the teacher at ``base_url`` for new outputs of every ``repair``-marked record and
     write them as ``normalize`` annotations to ``out_path`` (Parquet, ANNOTATION_SCHEMA).
 
     ``params``: the resolved ``generate:`` section (endpoint, retry, concurrency;
     ``regenerate_sampling`` overrides ``sampling``, default temperature 0.7, max_tokens 1024, no
     stop sequences). Returns metrics: ``targets``, ``answered``, ``resumed``, ``failed``,
-    ``unusable`` (empty or cut by max_tokens), ``annotations``. Raises :class:`CurateError` as
-    :func:`repair_targets`."""
+    ``unusable`` (empty or cut by max_tokens), ``annotations``, ``failures_by_kind``. ``alive``:
+    None or a callable raising :class:`~curate.generation.local.TeacherDied` once the local
+    teacher is gone. Raises
+    :class:`CurateError` as :func:`repair_targets`; :class:`GenerationFailed` (nothing written to
+    ``out_path``) when requests were sent and none was answered, or when ``alive`` raises."""
     from curate.generation.client import Teacher, endpoint_host
+    from curate.generation.generate import GenerationFailed, _counts, _oneline
+    from curate.generation.local import TeacherDied
 
     t0 = time.perf_counter()
     targets = repair_targets(annotations, records)
@@ -106,7 +123,22 @@ def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_pa
                       timeout_s=params["retry"]["timeout_s"], max_attempts=params["retry"]["max_attempts"],
                       backoff_base_s=params["retry"]["backoff_base_s"],
                       max_backoff_s=params["retry"]["max_backoff_s"], seed=params["seed"])
-    done, counts = asyncio.run(_regenerate(targets, teacher, sampling, Path(log_path), params["concurrency"]))
+    try:
+        done, counts, kinds, last = asyncio.run(_regenerate(targets, teacher, sampling, Path(log_path),
+                                                            params["concurrency"], alive))
+    except TeacherDied as e:  # one line of what happened, then the server's log tail
+        raise GenerationFailed(f"repair: {e.summary}; answers so far are kept in {log_path} (a "
+                               f"rerun resumes); last lines of {e.log}:\n{e.log_tail}") from None
+    if counts["failed"] and not counts["answered"]:
+        raise GenerationFailed(
+            f"repair: none of the {counts['failed']} outputs asked for was regenerated: "
+            f"{counts['failed']} requests failed ({_counts(kinds)}); last error: "
+            f"{_oneline(last[0] if last else '')}; {out_path} not written",
+            {"targets": len(targets), "answered": 0, "resumed": counts["resumed"],
+             "failed": counts["failed"], "failures_by_kind": dict(kinds)})
+    if counts["failed"]:
+        log.warning("repair: %d of %d requests failed (%s); those records stay flagged",
+                    counts["failed"], counts["failed"] + counts["answered"], _counts(kinds))
     host = endpoint_host(base_url)
     ann = []
     for t in targets:
@@ -124,7 +156,7 @@ def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_pa
     write_parquet(annotations_table(ann), out_path)
     return {"targets": len(targets), "answered": counts["answered"], "resumed": counts["resumed"],
             "failed": counts["failed"], "unusable": counts["unusable"], "annotations": len(ann),
-            "wall_seconds": round(time.perf_counter() - t0, 3)}
+            "failures_by_kind": dict(kinds), "wall_seconds": round(time.perf_counter() - t0, 3)}
 
 
 def empty_repairs(out_path: str | Path, targets: int | None = None) -> dict:

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from curate.training.sft import IGNORE_INDEX, SupervisedCollator, tokenize_example
-from curate.config import merge_params
+from curate.config import EvaluateRun, validate_section
 from curate.training.student import offline
 
 #: TruthfulQA ``presets.py`` ``QA_PRIMER`` (sylinrl/TruthfulQA), as used by lm-evaluation-harness.
@@ -80,21 +80,16 @@ QA_PRIMER = (
 
 N_TRUTHFULQA = 817
 
-DEFAULT_PARAMS: dict[str, Any] = {
-    "seed": 42,  # seeds the TruthfulQA question subset
-    "n_questions": 350,  # TruthfulQA questions (seeded subset); None = all 817
-    "n_user_oriented": None,  # user-oriented instructions; None = all 252
-    "max_length": 512,  # truncation of user-oriented prompt + response (tokens)
-    "batch_size": 32,  # rows per forward pass
-    "truthfulqa_path": "data/eval/truthfulqa_v1_817_mc_task.json",
-    "user_oriented_path": "data/eval/self_instruct_user_oriented_instructions.jsonl",
-    "torch_threads": None,  # None = torch default
-}
+#: Defaults of the params ``evaluate:`` section plus ``seed`` and the two evaluation files
+#: (from :class:`curate.config.EvaluateRun`, the one source of them).
+DEFAULT_PARAMS: dict[str, Any] = EvaluateRun().model_dump()
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``DEFAULT_PARAMS`` updated with ``params``; raises ``CurateError`` on an unknown key."""
-    return merge_params(DEFAULT_PARAMS, params, "evaluate")
+    """``params`` (possibly partial) validated by :class:`curate.config.EvaluateRun`, defaults
+    filled in; raises :class:`curate.config.ParamsError` (a ``CurateError``) on an unknown key,
+    a wrong type or a value out of range."""
+    return validate_section(EvaluateRun, params, "evaluate")
 
 
 # --------------------------------------------------------------------------- log-likelihoods

@@ -46,33 +46,21 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from curate.training.prompts import format_prompt
-from curate.config import merge_params
+from curate.config import TrainRun, validate_section
 from curate.training.student import offline
 
 IGNORE_INDEX = -100
 
-#: Defaults of the params ``train:`` section; every key can be overridden.
-DEFAULT_PARAMS: dict[str, Any] = {
-    "seed": 42,  # subset sampling, data order and init of anything random
-    "n_examples": 160,  # seeded sample size; None = all records
-    "sources": None,  # train only on records whose ``source`` is listed; None = all sources
-    "max_length": 256,  # tokens per example after truncation (Alpaca: 512)
-    "num_train_epochs": 1,  # Alpaca: 3
-    "per_device_train_batch_size": 8,
-    "gradient_accumulation_steps": 2,  # effective batch 16 (Alpaca: 128)
-    "learning_rate": 1.0e-4,  # Alpaca: 2e-5 (7B); see module docstring
-    "weight_decay": 0.0,
-    "warmup_ratio": 0.03,
-    "lr_scheduler_type": "cosine",
-    "max_grad_norm": 1.0,
-    "max_steps": -1,  # >0 overrides epochs (tests)
-    "torch_threads": None,  # None = torch default (all cores)
-}
+#: Defaults of the params ``train:`` section plus ``seed`` (from :class:`curate.config.TrainRun`,
+#: the one source of them); every key can be overridden.
+DEFAULT_PARAMS: dict[str, Any] = TrainRun().model_dump()
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``DEFAULT_PARAMS`` updated with ``params``; raises ``CurateError`` on an unknown key."""
-    return merge_params(DEFAULT_PARAMS, params, "train")
+    """``params`` (possibly partial) validated by :class:`curate.config.TrainRun`, defaults
+    filled in; raises :class:`curate.config.ParamsError` (a ``CurateError``) on an unknown key,
+    a wrong type or a value out of range."""
+    return validate_section(TrainRun, params, "train")
 
 
 # --------------------------------------------------------------------------- data
@@ -179,7 +167,7 @@ def train(
     step; loss = mean NLL in nats per response token), for ``dvc plots``.
 
     Returns the metrics dict. Raises ``ValueError`` if the sample is empty or has no response
-    tokens; ``CurateError`` on an unknown param.
+    tokens; ``CurateError`` on an unknown or invalid param.
     """
     offline()
     import torch
