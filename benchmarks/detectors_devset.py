@@ -38,8 +38,8 @@ def main() -> None:
     table = table.filter(pc.is_in(table.column("id"), value_set=pa.array(sorted(r["id"] for r in dev))))
     params = {"output_mismatch": {"enabled": True}, "input_ignored": {"enabled": True}}
     if args.ifd:
-        params["ifd"] = {"enabled": True, "checkpoint": args.ifd, "torch_threads": 1}
-    dets = build_detectors(params, str(ROOT / ".cache/curate/embeddings.parquet"))
+        params["ifd"] = {"enabled": True, "torch_threads": 1}
+    dets = build_detectors(params, str(ROOT / ".cache/curate/embeddings.parquet"), ifd_checkpoint=args.ifd)
     t0 = time.perf_counter()
     ann, m = detect(table, None, dets)
     wall = time.perf_counter() - t0

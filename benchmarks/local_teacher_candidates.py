@@ -5,7 +5,7 @@ serve the generation prompt, single stream and concurrently.
         --candidate llama-portable=llama:/path/with/portable/llama_cpp \
         --candidate llama-native=llama:/path/with/native/llama_cpp \
         --candidate transformers=transformers:/path/to/student/checkpoint \
-        [--requests 6] [--concurrency 1,2,4] [--threads 1,2] [--json out.json]
+        [--requests 6] [--concurrency 1,2,4] [--threads 1,2] [--rounds 3] [--json out.json]
 
 A candidate is ``NAME=KIND:PATH[@THREADS]`` (``@2``: only 2 server threads for it):
 
@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=6, help="requests per measurement")
     ap.add_argument("--concurrency", default="1,2,4")
     ap.add_argument("--threads", default="1,2", help="server threads to try (llama.cpp); torch uses OMP_NUM_THREADS")
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved repetitions (the table shows medians)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     loc = DEFAULTS["local"]
@@ -168,47 +170,51 @@ def main() -> None:
     levels = [int(x) for x in args.concurrency.split(",")]
     results = {"cpu": cpu_facts(), "sampling": sampling, "candidates": []}
     print(json.dumps(results["cpu"]))
+    configs = []
+    for spec in args.candidate:
+        name, _, rest = spec.partition("=")
+        kind, _, path = rest.partition(":")
+        path, _, only = path.partition("@")  # PATH@2: this candidate with 2 threads only
+        for threads in [int(x) for x in (only or args.threads).split(",")]:
+            for batching in ([False, True] if kind == "transformers" else [False]):
+                configs.append((name, kind, path, threads, batching))
+    # rounds interleave the candidates, so a noisy neighbour slows all of them alike
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in args.candidate:
-            name, _, rest = spec.partition("=")
-            kind, _, path = rest.partition(":")
-            path, _, only = path.partition("@")  # PATH@2: this candidate with 2 threads only
-            for threads in [int(x) for x in (only or args.threads).split(",")]:
-                for batching in ([False, True] if kind == "transformers" else [False]):
-                    row = {"name": name, "kind": kind, "threads": threads, "batching": batching, "runs": []}
-                    srv = Server(kind, path, threads, Path(tmp) / f"{name}-{threads}.log", batching)
-                    try:
-                        row["ready_s"] = round(srv.wait_ready(), 1)
-                        for c in (levels if (kind == "llama" or batching) else [1]):
-                            if batching and c == 1:
-                                continue
-                            r = asyncio.run(serve_requests(srv, prompts, c, sampling))
-                            row["runs"].append(r)
-                            if srv.exit_status() is not None:
-                                break
-                    except RuntimeError as e:
-                        row["error"] = str(e)
-                    row["crashed"] = srv.exit_status()
-                    if row["crashed"] is not None:
-                        row["log_tail"] = srv.log.read_text(errors="replace")[-600:]
-                    srv.stop()
-                    results["candidates"].append(row)
-                    print(json.dumps({k: v for k, v in row.items() if k != "log_tail"}), flush=True)
-    print("\n| candidate | threads | crashed | concurrency | tokens/s | vs its single stream |")
+        for rnd in range(args.rounds):
+            for name, kind, path, threads, batching in configs:
+                row = {"round": rnd, "name": name, "kind": kind, "threads": threads, "batching": batching, "runs": []}
+                srv = Server(kind, path, threads, Path(tmp) / f"{name}-{threads}.log", batching)
+                try:
+                    row["ready_s"] = round(srv.wait_ready(), 1)
+                    for c in (levels if (kind == "llama" or batching) else [1]):
+                        if batching and c == 1:
+                            continue
+                        row["runs"].append(asyncio.run(serve_requests(srv, prompts, c, sampling)))
+                        if srv.exit_status() is not None:
+                            break
+                except RuntimeError as e:
+                    row["error"] = str(e)
+                row["crashed"] = srv.exit_status()
+                if row["crashed"] is not None:
+                    row["log_tail"] = srv.log.read_text(errors="replace")[-600:]
+                srv.stop()
+                results["candidates"].append(row)
+                print(json.dumps({k: v for k, v in row.items() if k != "log_tail"}), flush=True)
+    print(f"\n| candidate | threads | crashed | concurrency | tokens/s (median of {args.rounds} rounds: min-max) | vs its single stream |")
     print("|---|---|---|---|---|---|")
-    single = {}
-    for row in results["candidates"]:
-        for r in row["runs"]:
-            key = (row["name"], row["threads"])
-            if r["concurrency"] == 1:
-                single[key] = r["tokens_per_s"]
-            base = single.get(key)
-            ratio = f"{r['tokens_per_s'] / base:.2f}x" if base else "-"
-            label = row["name"] + (" (continuous batching)" if row["batching"] else "")
-            print(f"| {label} | {row['threads']} | {row['crashed']} | {r['concurrency']} | "
-                  f"{r['tokens_per_s']} | {ratio} |")
-        if not row["runs"]:
-            print(f"| {row['name']} | {row['threads']} | {row['crashed']} | - | - | {row.get('error', '')} |")
+    for name, kind, path, threads, batching in configs:
+        rows = [r for r in results["candidates"] if (r["name"], r["threads"], r["batching"]) == (name, threads, batching)]
+        crashed = sorted({str(r["crashed"]) for r in rows})
+        single = [x["tokens_per_s"] for r in results["candidates"] for x in r["runs"]
+                  if (r["name"], r["threads"]) == (name, threads) and x["concurrency"] == 1]
+        for c in sorted({x["concurrency"] for r in rows for x in r["runs"]}):
+            v = [x["tokens_per_s"] for r in rows for x in r["runs"] if x["concurrency"] == c]
+            ratio = f"{statistics.median(v) / statistics.median(single):.2f}x" if single else "-"
+            label = name + (" (continuous batching)" if batching else "")
+            print(f"| {label} | {threads} | {'/'.join(crashed)} | {c} | {statistics.median(v):.1f} "
+                  f"({min(v):.1f}-{max(v):.1f}) | {ratio} |")
+        if not any(r["runs"] for r in rows):
+            print(f"| {name} | {threads} | {'/'.join(crashed)} | - | - | {rows[0].get('error', '')} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

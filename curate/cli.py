@@ -84,6 +84,10 @@ def cmd_ingest(args, p):
                                         provenance=paths["provenance"])
         write_parquet(records, paths["ingested"])
         write_parquet(quarantine, paths["quarantine"])
+        if records.num_rows == 0:  # nothing usable is a failure, not an empty success
+            top = ", ".join(f"{r} {n}" for r, n in sorted(m["quarantined_by_reason"].items(), key=lambda x: -x[1])[:3])
+            raise CurateError(f"all {m['records_read']} records read were quarantined ({top}); "
+                              f"see {paths['quarantine']}")
         return m
     _timed("ingest", run)
 
@@ -155,6 +159,9 @@ def cmd_clean(args, p):
                                               records_read=read)
         write_parquet(clean, paths["clean"])
         write_parquet(dropped, paths["dropped"])
+        if clean.num_rows == 0:  # nothing left to train on is a failure, not an empty success
+            raise CurateError(f"every record was dropped ({m['dropped']} dropped, {m['quarantined']} "
+                              f"quarantined); see {paths['dropped']}")
         return m
     _timed("clean", run)
 
@@ -224,6 +231,9 @@ def cmd_export(args, p):
     from curate.io import write_records
 
     records, quarantine, m = ingest([args.src])
+    if records.num_rows == 0:  # an empty export would look like success
+        raise CurateError(f"{args.src}: no record could be read ({quarantine.num_rows} unreadable; "
+                          "`curate ingest` lists why)")
     write_records(records, args.dst)
     alpaca = Path(args.dst).suffix.lower() == ".json"  # Alpaca's format has no id, source or meta
     print(f"exported {records.num_rows} records to {args.dst}" +

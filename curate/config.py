@@ -273,7 +273,7 @@ class LLMJudge(Section):
     backoff_base_s: NonNegFloat = 1.0
     max_backoff_s: NonNegFloat = 60.0
     retry_failed: bool = False
-    max_failures: Optional[PosInt] = 20
+    max_failures: PosInt = 20  # never unlimited: a teacher that always fails would loop forever
 
     @model_validator(mode="after")
     def _endpoint_given(self):
@@ -369,7 +369,7 @@ class RegenerateSampling(SamplingOverride):
 class Budgets(Section):
     max_requests: Optional[PosInt] = None  # null = unlimited
     max_tokens: Optional[PosInt] = None
-    max_failures: Optional[PosInt] = 20
+    max_failures: PosInt = 20  # never unlimited: a teacher that always fails would loop forever
 
 
 class Retry(Section):
@@ -381,7 +381,7 @@ class Retry(Section):
 
 class Local(Section):
     n_ctx: PosInt = 4096
-    n_threads: Optional[PosInt] = None  # null = all cores but one
+    n_threads: Optional[PosInt] = None  # null = all cores
     startup_timeout_s: PosFloat = 180.0
     endpoint: Endpoint = "completions"
     parser: Parser = "lenient"
@@ -415,6 +415,26 @@ class Generate(Section):
         if self.base_url and not self.model:
             raise ValueError("base_url needs model (the teacher's model name)")
         return self
+
+
+class LocalRun(Local):
+    """``generate.local`` plus the server log file (``paths.local_teacher_log``)."""
+
+    log: PathStr = Paths.model_fields["local_teacher_log"].default
+
+
+class GenerateRun(Generate):
+    """What :func:`curate.generation.generate.run_generate` / ``run_regenerate`` take: the
+    ``generate`` section plus its files from ``paths`` (``seed_tasks``, ``out`` = ``generated``,
+    ``rejected``, ``failures``, ``regenerate_log`` = ``repair_log``, ``local.log`` =
+    ``local_teacher_log``), defaults from :class:`Paths`."""
+
+    seed_tasks: PathStr = Paths.model_fields["seed_tasks"].default
+    out: PathStr = Paths.model_fields["generated"].default
+    rejected: PathStr = Paths.model_fields["generate_rejected"].default
+    failures: PathStr = Paths.model_fields["generate_failures"].default
+    regenerate_log: PathStr = Paths.model_fields["repair_log"].default
+    local: LocalRun = _model(LocalRun)
 
 
 class Repair(Section):

@@ -141,14 +141,24 @@ def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
     """Read a Parquet file written by a stage and check it has ``schema``'s columns.
 
     Nullable columns added to a schema after a file was written are filled with nulls, so
-    older outputs stay readable. Raises ``ValueError`` naming the file and the missing
-    non-nullable columns.
+    older outputs stay readable. Raises :class:`curate.errors.CurateError` (one line) naming
+    the file when it is missing or damaged, lacks non-nullable columns or has wrong types.
     """
-    table = pq.read_table(path)
+    from curate.errors import CurateError
+
+    if not Path(path).is_file():
+        raise CurateError(f"{path}: no such file (run the stage that writes it first)")
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise CurateError(f"{path}: cannot read Parquet: {' '.join(str(e).split())}") from None
     for f in schema:
         if f.name not in table.column_names and f.nullable:
             table = table.append_column(f, pa.nulls(table.num_rows, f.type))
     missing = [n for n in schema.names if n not in table.column_names]
     if missing:
-        raise ValueError(f"{path}: not a curate table, missing columns {missing}")
-    return table.select(schema.names).cast(schema)
+        raise CurateError(f"{path}: not a curate table, missing columns {missing}")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+        raise CurateError(f"{path}: not a curate table: {' '.join(str(e).split())}") from None

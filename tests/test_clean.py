@@ -1,5 +1,6 @@
 """Clean applies annotations: drops with reasons, normalisations in order, flags; counts add up."""
 
+from pathlib import Path
 import json
 
 import pytest
@@ -141,3 +142,30 @@ def test_records_normalized_counts_this_runs_normalisations_not_input_changes_fi
     assert metas["own"]["changes"] == history  # an earlier run's history is kept, not recounted
     assert metas["field"] == {"input_changes": "fixed a typo"}  # the input's own field is not clean's history
     assert metas["norm"]["input_changes"] == ["their", "list"] and [c["old"] for c in metas["norm"]["changes"]] == ["<noinput>"]
+
+
+def test_cli_clean_missing_annotations_is_one_line(tmp_path, monkeypatch, capsys):
+    from curate.cli import main
+
+    params = _ingest_then(tmp_path, monkeypatch, _lines(2))
+    Path(params["paths"]["detect_annotations"]).unlink()
+    capsys.readouterr()
+    assert main(["--params", "params.yaml", "clean"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"curate clean: error: {params['paths']['detect_annotations']}: no such file (run the stage that writes it first)\n"
+
+
+def test_cli_clean_that_keeps_nothing_fails(tmp_path, monkeypatch, capsys):
+    """Every record dropped: the stage produced nothing to train on, so it exits non-zero."""
+    import pyarrow.parquet as pq
+
+    from curate.cli import main
+    from curate.schema import write_parquet
+
+    params = _ingest_then(tmp_path, monkeypatch, _lines(2))
+    ids = pq.read_table(params["paths"]["ingested"]).column("id").to_pylist()
+    write_parquet(annotations_table([{"id": i, "stage": "detect", "check_name": "t", "action": "drop",
+                                      "reason": "test"} for i in ids]), params["paths"]["detect_annotations"])
+    capsys.readouterr()
+    assert main(["--params", "params.yaml", "clean"]) == 2
+    assert "every record was dropped (2 dropped, 1 quarantined)" in capsys.readouterr().err

@@ -332,3 +332,24 @@ def test_local_teacher_dying_at_startup_names_exit_code_and_log(tmp_path, monkey
         t.start()
     assert str(ei.value).startswith(f"local teacher (pid {t.proc.pid}) exited with code 3 during startup")
     assert str(ei.value).endswith("cannot load model")
+
+
+def test_users_key_is_never_sent_to_the_local_teacher(tmp_path, monkeypatch, guard):
+    """With $OPENAI_API_KEY set (the user's real key), the loopback teacher gets a dummy key."""
+    from curate.generation import local
+    from curate.generation.client import DUMMY_KEY
+
+    guard(40)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setattr(local, "local_gguf", lambda: tmp_path / "fake.gguf")
+    monkeypatch.setattr(local.LocalTeacher, "command", lambda self: [
+        sys.executable, str(FAKE_SCRIPT), "--port", str(self.port), "--default", "ok"])
+    p = params(None, tmp_path, target=1, local={"n_threads": 1, "startup_timeout_s": 30,
+                                                 "log": str(tmp_path / "server.log")})
+    p.pop("model")
+    p["api_key_env"] = "OPENAI_API_KEY"
+    m = run_generate(p)
+    assert m["accepted"] == 1
+    log = (tmp_path / "server.log").read_text()
+    assert f"authorization: Bearer {DUMMY_KEY}" in log
+    no_key_anywhere(tmp_path)

@@ -216,7 +216,7 @@ def test_params_errors(tmp_path):
 
     p = resolve_params({"base_url": "http://127.0.0.1:1/v1", "model": "m"})
     assert p["sampling"]["stop"] == STOP_SEQUENCES and DEFAULTS["sampling"]["stop"] is None
-    with pytest.raises(CurateError, match="unknown key"):
+    with pytest.raises(CurateError, match=r"generate.bogus: unknown parameter"):
         run_generate({"base_url": "http://127.0.0.1:1/v1", "model": "m", "bogus": 1})
     with pytest.raises(CurateError, match="is not set"):
         run_generate({"base_url": "https://api.example.com/v1", "model": "m",

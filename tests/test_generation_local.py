@@ -49,7 +49,7 @@ def test_lenient_parser_rules():
 def test_local_params_apply_only_without_base_url():
     p = resolve_params({})
     assert p["base_url"] is None and p["parser"] == "alpaca" and p["local"]["parser"] == "lenient"
-    with pytest.raises(CurateError, match="generate.model"):
+    with pytest.raises(CurateError, match="generate: base_url needs model"):
         resolve_params({"base_url": "https://api.example.com/v1"})
     with pytest.raises(CurateError, match="generate.parser"):
         resolve_params({"parser": "loose"})

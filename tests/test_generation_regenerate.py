@@ -89,5 +89,5 @@ def test_bad_annotations_file_is_a_clear_error(setup, monkeypatch, tmp_path):
     with FakeOpenAI([]) as srv:
         with pytest.raises(CurateError, match="bad.parquet: 1 repair annotations name unknown records"):
             run_regenerate(_params(srv, tmp), str(tmp / "bad.parquet"), str(tmp / "records.parquet"), str(tmp / "o.parquet"))
-        with pytest.raises(CurateError, match="missing.parquet: no such annotations file"):
+        with pytest.raises(CurateError, match=r"missing.parquet: no such file \(run the stage that writes it first\)"):
             run_regenerate(_params(srv, tmp), str(tmp / "missing.parquet"), str(tmp / "records.parquet"), str(tmp / "o.parquet"))

@@ -182,3 +182,21 @@ def test_field_map_names_count_as_record_keys_for_a_single_object(tmp_path):
     records, quarantine, m = ingest([str(p)], {"prompt": "instruction", "completion": "output"})
     assert (m["records_read"], records.column("instruction").to_pylist()) == (1, ["P."])
     assert json.loads(records.column("meta")[0].as_py()) == {"labels": ["x", "y"]}
+
+
+def test_cli_ingest_fails_when_every_record_is_quarantined(tmp_path):
+    """A stage that produced nothing it was asked for exits non-zero (the quarantine is still
+    written, so the user can see why)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    (tmp_path / "in.jsonl").write_text('{"instruction": "", "input": "", "output": "x"}\n'
+                                       '{"instruction": 3, "input": "", "output": "x"}\n')
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": {"raw_inputs": ["in.jsonl"]}}))
+    res = subprocess.run([sys.executable, "-m", "curate.cli", "--params", str(tmp_path / "params.yaml"), "ingest"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "all 2 records read were quarantined" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "outputs/ingest/quarantine.parquet").exists()

@@ -29,7 +29,6 @@ when the teacher refuses the key, and when the local teacher's process dies (doc
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import json
 import logging
@@ -44,6 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
+from curate.config import GenerateRun, validate_section
 from curate.errors import CurateError
 from curate.generation.client import (DUMMY_KEY, FatalTeacherError, Teacher, TeacherError,
                                       endpoint_host, redact)
@@ -54,37 +54,9 @@ from curate.generation.prompt import encode_prompt, load_prompt
 
 log = logging.getLogger("curate.generation")
 
-#: Defaults of the ``generate:`` params section (Alpaca's values where Alpaca had one).
-DEFAULTS: dict[str, Any] = {
-    "base_url": None,
-    "model": None,
-    "api_key_env": "OPENAI_API_KEY",
-    "endpoint": "chat",
-    "parser": "alpaca",        # alpaca (strict, Alpaca's) | lenient (parse.parse_response_lenient)
-    "prompt": "pr24",
-    "seed_tasks": "data/seed/alpaca_seed_tasks.jsonl",
-    "num_prompt_instructions": 3,
-    "target": 100,
-    "concurrency": 4,
-    "seed": 42,
-    "budgets": {"max_requests": None, "max_tokens": None, "max_failures": 20},
-    "sampling": {"temperature": 1.0, "top_p": 1.0, "max_tokens": 3072, "stop": None},
-    "retry": {"max_attempts": 6, "backoff_base_s": 1.0, "max_backoff_s": 60.0,
-              "timeout_s": 600.0},
-    "out": "outputs/generate/records.jsonl",
-    "rejected": "outputs/generate/rejected.jsonl",
-    "failures": "outputs/generate/failures.jsonl",
-    # the local llama.cpp teacher started when base_url is null (curate.generation.local)
-    # Endpoint, parser and sampling apply only to the local 135M teacher, which cannot follow
-    # Alpaca's format at temperature 1.0 (docs/generation.md); a real base_url uses the above.
-    "local": {"n_ctx": 4096, "n_threads": None, "startup_timeout_s": 180.0,
-              "log": "outputs/generate/local_teacher.log", "endpoint": "completions",
-              "parser": "lenient", "sampling": {"temperature": 0.7, "max_tokens": 768}},
-    "progress": True,          # tqdm bar on stderr: kept / rejected by reason, req/s, tok/s
-    # --regenerate-outputs: sampling for answering one task (not a list of 20)
-    "regenerate_sampling": {"temperature": 0.7, "top_p": 1.0, "max_tokens": 1024},
-    "regenerate_log": "outputs/repair/regenerated.jsonl",
-}
+#: Defaults of what :func:`run_generate` takes (the ``generate:`` section plus its files):
+#: :class:`curate.config.GenerateRun`, the one source of these values.
+DEFAULTS: dict[str, Any] = GenerateRun().model_dump()
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
@@ -221,35 +193,15 @@ class DurableJsonl:
         self._f.close()
 
 
-def _merge(defaults: Mapping, params: Mapping) -> dict:
-    out = copy.deepcopy(dict(defaults))
-    for k, v in (params or {}).items():
-        if isinstance(out.get(k), dict) and isinstance(v, Mapping):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
 def resolve_params(params: Mapping) -> dict:
-    """The ``generate:`` section merged over :data:`DEFAULTS` and checked.
+    """``params`` (the ``generate:`` section plus its files, possibly partial) validated by
+    :class:`curate.config.GenerateRun`, with every default filled in and ``sampling.stop``
+    null replaced by :data:`curate.generation.parse.STOP_SEQUENCES`.
 
     ``base_url: null`` means the local teacher (:mod:`curate.generation.local`). Raises
-    :class:`CurateError` for an unknown key, a ``base_url`` without ``model``, an unknown
-    ``endpoint`` or a non-positive ``target``/``concurrency``."""
-    p = _merge(DEFAULTS, params or {})
-    unknown = set(params or {}) - set(DEFAULTS)
-    if unknown:
-        raise CurateError(f"params generate: unknown key(s) {sorted(unknown)}")
-    if p["base_url"] and not p["model"]:
-        raise CurateError("params generate.model: set the teacher model name for generate.base_url")
-    if p["parser"] not in ("alpaca", "lenient"):
-        raise CurateError(f"params generate.parser: {p['parser']!r}; expected alpaca or lenient")
-    if p["endpoint"] not in ("chat", "completions"):
-        raise CurateError(f"params generate.endpoint: {p['endpoint']!r}; expected chat or completions")
-    for k in ("target", "concurrency", "num_prompt_instructions"):
-        if not isinstance(p[k], int) or p[k] < 1:
-            raise CurateError(f"params generate.{k}: expected a positive integer, got {p[k]!r}")
+    :class:`curate.config.ParamsError` (a :class:`CurateError`) naming the key path of an
+    unknown key, a wrong type, a value out of range or a ``base_url`` without ``model``."""
+    p = validate_section(GenerateRun, params, "generate")
     if p["sampling"].get("stop") is None:
         p["sampling"]["stop"] = list(STOP_SEQUENCES)
     return p
@@ -544,8 +496,9 @@ def _with_local_teacher(p: dict, fn):
                       startup_timeout_s=loc["startup_timeout_s"], seed=p["seed"]) as lt:
         t0 = time.perf_counter()
         q = {k: v for k, v in p.items()}
+        # api_key_env None: the user's real key is never sent to the loopback server
         q.update(base_url=lt.base_url, model=lt.model, endpoint=loc["endpoint"], parser=loc["parser"],
-                 sampling={**p["sampling"], **(loc.get("sampling") or {})})
+                 sampling={**p["sampling"], **(loc.get("sampling") or {})}, api_key_env=None)
         m = fn(q, lt.check_alive)
     m["teacher"] = {"local": True, "model_file": lt.model_path.name, "n_ctx": lt.n_ctx,
                     "n_threads": lt.n_threads, "served_seconds": round(time.perf_counter() - t0, 3)}

@@ -110,7 +110,7 @@ class LocalTeacher:
     """Context manager running llama-cpp-python's OpenAI-compatible server on loopback.
 
     ``with LocalTeacher(n_ctx=4096, n_threads=1) as t: t.base_url, t.model`` — ``base_url`` is
-    ``http://127.0.0.1:PORT/v1``. ``n_threads`` null uses all cores but one. llama-cpp-python
+    ``http://127.0.0.1:PORT/v1``. ``n_threads`` null uses all cores. llama-cpp-python
     serves one request at a time (requests queue behind a lock), which the throughput
     benchmark shows. The
     server's log goes to ``log_path``. Raises :class:`CurateError` when llama-cpp-python is
@@ -124,9 +124,10 @@ class LocalTeacher:
                  startup_timeout_s: float = 120.0, seed: int = 42) -> None:
         self.model_path = Path(model_path) if model_path else local_gguf()
         self.n_ctx = int(n_ctx)
-        # one core is left to the client (parsing, ROUGE filter): with 2 threads on a busy
-        # 2-core machine llama.cpp's thread barrier drops decoding from ~60 to ~3 tokens/s
-        self.n_threads = int(n_threads or max(1, (os.cpu_count() or 2) - 1))
+        # all cores: single stream on 2 cores, 2 threads served 45.5 tokens/s against 31.9 with 1
+        # (benchmarks/local_teacher_candidates.py, docs/generation.md); the client is idle while
+        # the server decodes
+        self.n_threads = int(n_threads or os.cpu_count() or 1)
         self.log_path = Path(log_path)
         self.startup_timeout_s = float(startup_timeout_s)
         self.seed = int(seed)
