@@ -6,7 +6,7 @@ The `detect_eval` DVC stage measures the detectors that `dvc repro` runs (params
 `detect:`); this script also runs `output_mismatch` and `input_ignored` (MiniLM embeddings,
 using the project's embedding cache) and, with `--ifd CHECKPOINT`, the IFD score of the student
 (Cherry LLM; about 1.5 records/s on one CPU thread), and prints the same precision/recall tables
-(`curate.cleaning.deveval`). The dev set is small: read the confidence intervals.
+(`curate.detectors.deveval`). The dev set is small: read the confidence intervals.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
-from curate.cleaning.detect import build_detectors, detect  # noqa: E402
-from curate.cleaning.deveval import evaluate, load_devset, render_markdown  # noqa: E402
-from curate.cleaning.ingest import ingest  # noqa: E402
+from curate.detectors.rules import build_detectors, detect  # noqa: E402
+from curate.detectors.deveval import evaluate, load_devset, render_markdown  # noqa: E402
+from curate.core.ingest import ingest  # noqa: E402
 
 
 def main() -> None:

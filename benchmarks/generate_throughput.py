@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.cleaning.dedupe import load_seed_tasks  # noqa: E402
-from curate.generation.client import Teacher  # noqa: E402
+from curate.dedupe.pipeline import load_seed_tasks  # noqa: E402
+from curate.models.teacher import Teacher  # noqa: E402
 from curate.generation.generate import DEFAULTS, run_generate  # noqa: E402
-from curate.generation.local import LocalTeacher  # noqa: E402
+from curate.models.local_teacher import LocalTeacher  # noqa: E402
 from curate.generation.parse import STOP_SEQUENCES  # noqa: E402
 from curate.generation.prompt import encode_prompt, load_prompt  # noqa: E402
 
@@ -62,7 +62,7 @@ def baseline(lt: LocalTeacher, sampling: dict, n: int, seed: int = 0) -> dict:
 
 
 def rouge_per_candidate(n: int) -> dict:
-    from curate.cleaning.ingest import ingest
+    from curate.core.ingest import ingest
     from curate.generation.filters import RougeFilter
 
     seeds = [s["instruction"] for s in load_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")]

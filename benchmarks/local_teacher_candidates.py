@@ -44,10 +44,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.cleaning.dedupe import load_seed_tasks  # noqa: E402
-from curate.generation.client import Teacher, TeacherError  # noqa: E402
+from curate.dedupe.pipeline import load_seed_tasks  # noqa: E402
+from curate.models.teacher import Teacher, TeacherError  # noqa: E402
 from curate.generation.generate import DEFAULTS  # noqa: E402
-from curate.generation.local import free_port, local_gguf  # noqa: E402
+from curate.models.local_teacher import free_port, local_gguf  # noqa: E402
 from curate.generation.parse import STOP_SEQUENCES  # noqa: E402
 from curate.generation.prompt import encode_prompt, load_prompt  # noqa: E402
 

@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from curate.cleaning.minhash import candidate_probability, lsh_params
+from curate.dedupe.minhash import candidate_probability, lsh_params
 
 
 def main() -> None:

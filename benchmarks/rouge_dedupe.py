@@ -3,7 +3,7 @@
 1. Reference: rouge-score ``_score_lcs`` of each instruction against the seed tasks and every
    instruction kept before it (Alpaca's ``generate_instruction.py`` loop), on a sample of the
    real data (first ``--sample`` records). Reports pairs/s.
-2. curate's :func:`curate.cleaning.rouge.greedy_filter` on the same sample; asserts identical
+2. curate's :func:`curate.core.rouge.greedy_filter` on the same sample; asserts identical
    keep/drop decisions, matched indices and float scores; reports pairs/s (the reference's
    pair count divided by our time) and the ratio.
 3. curate on growing prefixes of the real 27,740 instructions (5K .. 27.7K), on the real
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from rouge_score import rouge_scorer
 
-from curate.cleaning.rouge import greedy_filter
+from curate.core.rouge import greedy_filter
 
 ROOT = Path(__file__).resolve().parent.parent
 

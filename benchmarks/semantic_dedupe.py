@@ -24,11 +24,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from curate.cleaning import embed as E
-from curate.cleaning import semantic as S
-from curate.cleaning.dedupe import _joined, dedupe, load_seed_tasks
-from curate.cleaning.minhash import minhash_filter
-from curate.schema import make_record, records_table, text_hash
+from curate.models import embedder as E
+from curate.dedupe import semantic as S
+from curate.dedupe.pipeline import _joined, dedupe, load_seed_tasks
+from curate.dedupe.minhash import minhash_filter
+from curate.core.schema import make_record, records_table, text_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 

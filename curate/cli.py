@@ -1,6 +1,6 @@
 """``curate <stage>``: the one command line that ``dvc.yaml`` calls.
 
-Stages read ``params.yaml`` (``--params``), validated against :mod:`curate.config` before any
+Stages read ``params.yaml`` (``--params``), validated against :mod:`curate.core.config` before any
 work, write their outputs to the paths in its ``paths`` section and their metrics to
 ``metrics/<stage>.json``. Relative paths in the params file, ``metrics/``, ``plots/`` and
 ``reports/`` are relative to the project root, the params file's directory (``.`` for the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 #: The project root: the params file's directory (set by :func:`main`).
 ROOT = Path(".")
@@ -34,12 +34,12 @@ def set_root(root: str | Path) -> None:
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:
-    """Read the params file, validate it (:func:`curate.config.validate_params`: every section,
+    """Read the params file, validate it (:func:`curate.core.config.validate_params`: every section,
     every key, with the schema's defaults filled in) and resolve its relative paths against its
-    directory (:func:`curate.config.resolve_paths`). Raises :class:`CurateError` when the file is
-    missing or not a YAML mapping, and :class:`curate.config.ParamsError` (one line naming the
+    directory (:func:`curate.core.config.resolve_paths`). Raises :class:`CurateError` when the file is
+    missing or not a YAML mapping, and :class:`curate.core.config.ParamsError` (one line naming the
     file and each bad key's path) when it does not fit the schema."""
-    from curate.config import resolve_paths, validate_params
+    from curate.core.config import resolve_paths, validate_params
 
     path = Path(path)
     try:
@@ -73,8 +73,8 @@ def _timed(name: str, fn) -> dict:
 # ------------------------------------------------------------------------------ stages
 
 def cmd_ingest(args, p):
-    from curate.cleaning.ingest import ingest
-    from curate.schema import write_parquet
+    from curate.core.ingest import ingest
+    from curate.core.schema import write_parquet
 
     def run():
         paths = p["paths"]
@@ -93,9 +93,9 @@ def cmd_ingest(args, p):
 
 
 def cmd_dedupe(args, p):
-    from curate.cleaning.dedupe import dedupe, load_seed_tasks
-    from curate.io import read_records
-    from curate.schema import write_parquet
+    from curate.dedupe.pipeline import dedupe, load_seed_tasks
+    from curate.core.io import read_records
+    from curate.core.schema import write_parquet
 
     def run():
         paths = p["paths"]
@@ -108,9 +108,9 @@ def cmd_dedupe(args, p):
 
 
 def cmd_detect(args, p):
-    from curate.cleaning.detect import build_detectors, detect
-    from curate.io import read_records
-    from curate.schema import write_parquet
+    from curate.detectors.rules import build_detectors, detect
+    from curate.core.io import read_records
+    from curate.core.schema import write_parquet
 
     def run():
         paths = p["paths"]
@@ -124,14 +124,14 @@ def cmd_detect(args, p):
 
 
 def cmd_detect_eval(args, p):
-    from curate.cleaning.deveval import evaluate, load_devset, render_markdown
-    from curate.schema import ANNOTATION_SCHEMA, read_table
+    from curate.detectors.deveval import evaluate, load_devset, render_markdown
+    from curate.core.schema import ANNOTATION_SCHEMA, read_table
 
     def run():
         paths = p["paths"]
         ann = read_table(paths["detect_annotations"], ANNOTATION_SCHEMA)
         dev = load_devset(paths["devset_sample"], paths["devset_labels"])
-        from curate.cleaning.detect import DETECTORS
+        from curate.detectors.rules import DETECTORS
 
         cats = {d.name: d.category for d in DETECTORS}  # detectors with no hit count too
         for a in ann.select(["check_name", "category"]).to_pylist():
@@ -145,9 +145,9 @@ def cmd_detect_eval(args, p):
 
 
 def cmd_clean(args, p):
-    from curate.cleaning.clean import apply_annotations, ingest_records_read
-    from curate.io import read_records
-    from curate.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, read_table, write_parquet
+    from curate.core.annotations import apply_annotations, ingest_records_read
+    from curate.core.io import read_records
+    from curate.core.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, read_table, write_parquet
 
     def run():
         paths = p["paths"]
@@ -167,7 +167,7 @@ def cmd_clean(args, p):
 
 
 def cmd_analyze(args, p):
-    from curate.analysis.stage import run_analyze
+    from curate.stages.analyze import run_analyze
 
     _timed("analyze", lambda: run_analyze(p))
 
@@ -194,7 +194,7 @@ def cmd_generate(args, p):
         if not out:
             raise CurateError("paths.repair_annotations is null: pass --out for --regenerate-outputs")
         if not p["repair"]["enabled"] and not args.force:
-            from curate.generation.regenerate import empty_repairs
+            from curate.repair.regenerate import empty_repairs
 
             _timed("repair", lambda: empty_repairs(out))
             return
@@ -227,8 +227,8 @@ def cmd_diff(args, p):
 
 
 def cmd_export(args, p):
-    from curate.cleaning.ingest import ingest
-    from curate.io import write_records
+    from curate.core.ingest import ingest
+    from curate.core.io import write_records
 
     records, quarantine, m = ingest([args.src])
     if records.num_rows == 0:  # an empty export would look like success
@@ -242,7 +242,7 @@ def cmd_export(args, p):
 
 
 def cmd_prepare_student(args, p):
-    from curate.training.student import prepare_student, tiny_random_student
+    from curate.models.student import prepare_student, tiny_random_student
 
     out = Path(p["paths"]["models"]) / "base"
     source = p["student"]["source"]  # validated: smollm2-gguf or tiny-random

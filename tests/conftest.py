@@ -35,6 +35,6 @@ def find(records, pred):
 def tiny(tmp_path_factory):
     """A tiny randomly initialised student (same architecture family and tokenizer as
     SmolLM2-135M), built once per test session for the training and evaluation tests."""
-    from curate.training.student import tiny_random_student
+    from curate.models.student import tiny_random_student
 
     return tiny_random_student(tmp_path_factory.mktemp("tiny_student"), seed=0)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curate.analysis.db import build_database
-from curate.analysis.stage import run_analyze
+from curate.stages.analyze import run_analyze
 from test_analysis_helpers import by_prefix, write_run
 
 

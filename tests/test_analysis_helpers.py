@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from curate.schema import (
+from curate.core.schema import (
     annotations_table,
     content_id,
     make_record,

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from curate.cleaning.ingest import ingest
+from curate.core.ingest import ingest
 from curate.cli import main
-from curate.errors import CurateError
-from curate.io import write_records
+from curate.core.errors import CurateError
+from curate.core.io import write_records
 from tests.conftest import FIXTURES, ROOT
 
 CORPUS = FIXTURES / "bad_inputs"

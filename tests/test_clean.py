@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from curate.cleaning.clean import apply_annotations
-from curate.cleaning.detect import detect
-from curate.cleaning.ingest import ingest
-from curate.errors import CurateError
-from curate.schema import annotations_table, make_record, records_table
+from curate.core.annotations import apply_annotations
+from curate.detectors.rules import detect
+from curate.core.ingest import ingest
+from curate.core.errors import CurateError
+from curate.core.schema import annotations_table, make_record, records_table
 from tests.conftest import SAMPLE
 
 
@@ -67,7 +67,7 @@ def _ingest_then(tmp_path, monkeypatch, lines):
     import yaml
 
     from curate.cli import main
-    from curate.schema import write_parquet
+    from curate.core.schema import write_parquet
     from tests.conftest import ROOT
 
     monkeypatch.chdir(tmp_path)
@@ -90,7 +90,7 @@ def test_cli_clean_fails_when_a_record_disappears_after_ingest(tmp_path, monkeyp
     import pyarrow.parquet as pq
 
     from curate.cli import main
-    from curate.schema import write_parquet
+    from curate.core.schema import write_parquet
 
     params = _ingest_then(tmp_path, monkeypatch, _lines(3))
     assert main(["--params", "params.yaml", "clean"]) == 0
@@ -160,7 +160,7 @@ def test_cli_clean_that_keeps_nothing_fails(tmp_path, monkeypatch, capsys):
     import pyarrow.parquet as pq
 
     from curate.cli import main
-    from curate.schema import write_parquet
+    from curate.core.schema import write_parquet
 
     params = _ingest_then(tmp_path, monkeypatch, _lines(2))
     ids = pq.read_table(params["paths"]["ingested"]).column("id").to_pylist()

@@ -1,4 +1,4 @@
-"""params.yaml schema (curate/config.py): every section typed, unknown keys / wrong types /
+"""params.yaml schema (curate/core/config.py): every section typed, unknown keys / wrong types /
 values out of range rejected with one line naming the file, the key path and what is allowed;
 defaults equal to what the stages did before; paths resolved against the params file's folder."""
 
@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from curate.cli import load_params
-from curate.config import (PROMPT_NAMES, Dedupe, EvaluateRun, Generate, Params, ParamsError, TrainRun,
+from curate.core.config import (PROMPT_NAMES, Dedupe, EvaluateRun, Generate, Params, ParamsError, TrainRun,
                            validate_params)
-from curate.errors import CurateError
-from curate.schema import make_record, records_table, write_parquet
+from curate.core.errors import CurateError
+from curate.core.schema import make_record, records_table, write_parquet
 from tests.conftest import ROOT
 
 PARAMS = ROOT / "params.yaml"
@@ -276,8 +276,8 @@ def test_generate_gets_the_dict_run_generate_takes_with_the_files_from_paths(tmp
 def test_schema_knows_every_detector_and_every_constructor_argument():
     import importlib
 
-    from curate.cleaning.detect import DETECTORS, OPTIONAL_DETECTORS
-    from curate.config import Detect, Policy
+    from curate.detectors.rules import DETECTORS, OPTIONAL_DETECTORS
+    from curate.core.config import Detect, Policy
 
     assert set(Policy.model_fields) == {d.name for d in DETECTORS} | set(OPTIONAL_DETECTORS)
     files = {"cache_path", "checkpoint"}
@@ -294,7 +294,7 @@ def test_schema_knows_every_detector_and_every_constructor_argument():
 
 def test_every_path_dvc_yaml_names_is_in_the_schema():
     text = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
-    from curate.config import Paths
+    from curate.core.config import Paths
 
     used = set(re.findall(r"\$\{paths\.(\w+)\}", text)) | set(re.findall(r"- paths\.(\w+)", text))
     assert used and used <= set(Paths.model_fields)
@@ -337,9 +337,9 @@ def test_prompt_names_do_not_depend_on_the_working_directory(tmp_path, monkeypat
 # ------------------------------------------------------------------ library entry points validate too
 
 def test_library_entry_points_validate_partial_sections(tmp_path):
-    from curate.analysis.stage import run_analyze
-    from curate.cleaning.dedupe import dedupe
-    from curate.cleaning.detect import build_detectors
+    from curate.stages.analyze import run_analyze
+    from curate.dedupe.pipeline import dedupe
+    from curate.detectors.rules import build_detectors
     from curate.training.evaluate import merged_params as eval_params
     from curate.training.sft import merged_params as train_params
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 
-from curate.cleaning import embed as E
-from curate.cleaning.dedupe import dedupe, load_seed_tasks, normalize_text
-from curate.schema import make_record, records_table
+from curate.models import embedder as E
+from curate.dedupe.pipeline import dedupe, load_seed_tasks, normalize_text
+from curate.core.schema import make_record, records_table
 from tests.conftest import ROOT, find
 
 NO_EMB = {"embedding": {"enabled": False}}
@@ -115,7 +115,7 @@ def test_metrics_add_up_with_all_four_methods(real_data, tmp_path):
 def test_embedding_params_are_checked():
     import pytest
 
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     t = _table([{"instruction": "a", "input": "", "output": "b"}])
     with pytest.raises(CurateError, match="mode"):

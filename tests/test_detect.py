@@ -4,9 +4,9 @@ records it must leave alone."""
 import pyarrow.compute as pc
 import pytest
 
-from curate.cleaning import detect as D
-from curate.errors import CurateError
-from curate.schema import make_record, records_table
+from curate.detectors import rules as D
+from curate.core.errors import CurateError
+from curate.core.schema import make_record, records_table
 from tests.conftest import find
 
 

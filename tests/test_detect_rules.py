@@ -4,7 +4,7 @@ that have the problem, and stays quiet on real near-misses found while tuning it
 
 import pytest
 
-from curate.cleaning import detect as D
+from curate.detectors import rules as D
 from tests.conftest import find
 
 

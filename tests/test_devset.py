@@ -4,10 +4,10 @@ Floors sit below the precision measured when they were set (docs/detectors.md)."
 
 import pytest
 
-from curate.cleaning.detect import build_detectors, detect
-from curate.cleaning.deveval import evaluate, load_devset, wilson
-from curate.cleaning.ingest import ingest
-from curate.errors import CurateError
+from curate.detectors.rules import build_detectors, detect
+from curate.detectors.deveval import evaluate, load_devset, wilson
+from curate.core.ingest import ingest
+from curate.core.errors import CurateError
 from tests.conftest import ROOT
 
 # detector -> minimum precision on the dev set

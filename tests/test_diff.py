@@ -67,8 +67,8 @@ def test_cli_diff_of_unreadable_files_is_one_line(tmp_path, capsys):
 
 
 def test_diff_of_a_stage_parquet_and_its_export_is_unchanged(tmp_path):
-    from curate.cleaning.ingest import ingest
-    from curate.io import write_records
+    from curate.core.ingest import ingest
+    from curate.core.io import write_records
 
     records = ingest([str(_write(tmp_path / "a.json", V1))])[0]
     pq_path, jl = write_records(records, tmp_path / "r.parquet"), write_records(records, tmp_path / "r.jsonl")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.generation.generate import run_generate, run_regenerate
-from curate.generation.local import free_port
+from curate.models.local_teacher import free_port
 from tests.conftest import ROOT
 from tests.fixtures.generation.fake_openai import FakeOpenAI
 
@@ -217,8 +217,8 @@ def test_cli_exits_2_with_one_error_line(tmp_path):
 
 @pytest.fixture()
 def repair_setup(tmp_path):
-    from curate.cleaning.ingest import ingest
-    from curate.schema import annotations_table, write_parquet
+    from curate.core.ingest import ingest
+    from curate.core.schema import annotations_table, write_parquet
 
     table, _q, _m = ingest([str(ROOT / "tests/fixtures/alpaca_sample.json")])
     write_parquet(table, tmp_path / "records.parquet")
@@ -268,7 +268,7 @@ def test_repair_partial_failure_is_not(repair_setup):
 @pytest.fixture()
 def segv_teacher(monkeypatch, tmp_path):
     """LocalTeacher runs the fake server as its process; it segfaults on its first completion."""
-    from curate.generation import local
+    from curate.models import local_teacher as local
 
     monkeypatch.setattr(local, "local_gguf", lambda: tmp_path / "fake.gguf")
     monkeypatch.setattr(local.LocalTeacher, "command", lambda self: [
@@ -313,7 +313,7 @@ def test_dead_local_teacher_stops_repair(repair_setup, segv_teacher, guard):
 
 
 def test_describe_exit():
-    from curate.generation.local import describe_exit
+    from curate.models.local_teacher import describe_exit
 
     assert describe_exit(-11) == "killed by SIGSEGV (exit -11)"
     assert describe_exit(139) == "exited with code 139 (128 + SIGSEGV)"
@@ -322,7 +322,7 @@ def test_describe_exit():
 
 
 def test_local_teacher_dying_at_startup_names_exit_code_and_log(tmp_path, monkeypatch):
-    from curate.generation import local
+    from curate.models import local_teacher as local
 
     monkeypatch.setattr(local.LocalTeacher, "command", lambda self: [
         sys.executable, "-c", "import sys; print('cannot load model', flush=True); sys.exit(3)"])
@@ -336,8 +336,8 @@ def test_local_teacher_dying_at_startup_names_exit_code_and_log(tmp_path, monkey
 
 def test_users_key_is_never_sent_to_the_local_teacher(tmp_path, monkeypatch, guard):
     """With $OPENAI_API_KEY set (the user's real key), the loopback teacher gets a dummy key."""
-    from curate.generation import local
-    from curate.generation.client import DUMMY_KEY
+    from curate.models import local_teacher as local
+    from curate.models.teacher import DUMMY_KEY
 
     guard(40)
     monkeypatch.setenv("OPENAI_API_KEY", KEY)

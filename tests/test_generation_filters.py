@@ -3,7 +3,7 @@
 import numpy as np
 from rouge_score import rouge_scorer
 
-from curate.cleaning.dedupe import load_seed_tasks
+from curate.dedupe.pipeline import load_seed_tasks
 from curate.generation.filters import RougeFilter, filter_batch
 from tests.conftest import ROOT
 

@@ -11,10 +11,12 @@ import time
 
 import pytest
 
-from curate.cleaning.ingest import ingest
-from curate.errors import CurateError
-from curate.generation.client import backoff_delay, endpoint_host, redact
-from curate.generation.generate import (normalize_instruction, read_jsonl_resume,
+from curate.core.ingest import ingest
+from curate.core.errors import CurateError
+from curate.models.teacher import backoff_delay, endpoint_host, redact
+from curate.core.text import normalize_text as normalize_instruction
+from curate.core.jsonl import read_jsonl_resume
+from curate.generation.generate import (
                                         run_generate)
 from curate.generation.parse import STOP_SEQUENCES, check_instruction
 from tests.conftest import ROOT

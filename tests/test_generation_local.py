@@ -7,9 +7,9 @@ import urllib.request
 
 import pytest
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 from curate.generation.generate import resolve_params
-from curate.generation.local import LOCAL_HOST, LocalTeacher, local_gguf
+from curate.models.local_teacher import LOCAL_HOST, LocalTeacher, local_gguf
 from curate.generation.parse import parse_response, parse_response_lenient
 from tests.conftest import ROOT
 
@@ -111,7 +111,7 @@ def test_killed_client_takes_the_server_down(tmp_path):
     import sys
     import time
 
-    code = ("import sys, time; from curate.generation.local import LocalTeacher; "
+    code = ("import sys, time; from curate.models.local_teacher import LocalTeacher; "
             f"t = LocalTeacher(n_ctx=256, n_threads=1, log_path={str(tmp_path / 's.log')!r}).start(); "
             "print(t.proc.pid, flush=True); time.sleep(600)")
     p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)

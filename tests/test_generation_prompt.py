@@ -2,7 +2,7 @@
 
 import pytest
 
-from curate.cleaning.dedupe import load_seed_tasks
+from curate.dedupe.pipeline import load_seed_tasks
 from curate.generation.prompt import encode_prompt, load_prompt
 from tests.conftest import ROOT
 

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from curate.cleaning.clean import apply_annotations
-from curate.errors import CurateError
+from curate.core.annotations import apply_annotations
+from curate.core.errors import CurateError
 from curate.generation.generate import run_regenerate
-from curate.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
+from curate.core.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
 from tests.conftest import ROOT
 from tests.fixtures.generation.fake_openai import FakeOpenAI
 
@@ -16,7 +16,7 @@ from tests.fixtures.generation.fake_openai import FakeOpenAI
 @pytest.fixture()
 def setup(tmp_path, sample_records, monkeypatch):
     monkeypatch.chdir(ROOT)
-    from curate.cleaning.ingest import ingest
+    from curate.core.ingest import ingest
 
     recs = tmp_path / "records.parquet"
     table, _q, _m = ingest([str(ROOT / "tests/fixtures/alpaca_sample.json")])

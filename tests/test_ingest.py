@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from curate.cleaning.ingest import ingest
-from curate.errors import CurateError
+from curate.core.ingest import ingest
+from curate.core.errors import CurateError
 from tests.conftest import SAMPLE
 
 

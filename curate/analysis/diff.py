@@ -1,6 +1,6 @@
 """Record-level diff of two dataset versions: added, removed and changed records (per field).
 
-A version is a file (any format :func:`curate.io.iter_raw` reads, or a stage's Parquet output) or
+A version is a file (any format :func:`curate.core.io.iter_raw` reads, or a stage's Parquet output) or
 ``REV:path`` — a git revision and a path in the repository, read through ``dvc.api.open`` so
 DVC-tracked outputs of an earlier commit work too.
 """
@@ -14,8 +14,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from curate.errors import CurateError
-from curate.schema import TEXT_FIELDS
+from curate.core.errors import CurateError
+from curate.core.text import clip
+from curate.core.schema import TEXT_FIELDS
 
 _REV = re.compile(r"^(?P<rev>[^:/\\][^:]*):(?P<path>[^:].*)$")
 
@@ -40,9 +41,9 @@ def _materialise(spec: str) -> tuple[str, str]:
 def load_version(spec: str) -> tuple[dict[tuple, dict], int]:
     """Load a version as ``{key: record}`` keyed by ``id``; returns it and the number of items
     that could not be read as records (quarantined by ingest's rules). Reads through
-    :func:`curate.cleaning.ingest.ingest`, so bad input is a one-line :class:`CurateError` or a
+    :func:`curate.core.ingest.ingest`, so bad input is a one-line :class:`CurateError` or a
     quarantined item, never another exception."""
-    from curate.cleaning.ingest import ingest
+    from curate.core.ingest import ingest
 
     path, _ = _materialise(spec)
     records, quarantine, _ = ingest([path])
@@ -66,9 +67,9 @@ def diff_records(a: dict, b: dict, fields: Sequence[str] = TEXT_FIELDS) -> dict:
             "added_ids": added, "removed_ids": removed, "changed_ids": changed}
 
 
-def _clip(text: str, n: int = 160) -> str:
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= n else text[: n - 1] + "…"
+def _one_line(text: str, n: int = 160) -> str:
+    """``text`` on one line (newlines shown as ``\\n``), clipped to ``n`` characters."""
+    return clip(text.replace("\n", "\\n"), n, collapse=False)
 
 
 def diff_versions(spec_a: str, spec_b: str, examples: int = 3, fmt: str = "text") -> str:
@@ -95,10 +96,10 @@ def diff_versions(spec_a: str, spec_b: str, examples: int = 3, fmt: str = "text"
         lines.append("changed fields: " + ", ".join(f"{k} {v}" for k, v in d["changed_by_field"].items()))
     for kind in ("added", "removed"):
         for e in ex[kind]:
-            lines.append(f"{'+' if kind == 'added' else '-'} {e['id']}: {_clip(e['instruction'], 100)}")
+            lines.append(f"{'+' if kind == 'added' else '-'} {e['id']}: {_one_line(e['instruction'], 100)}")
     for e in ex["changed"]:
         lines.append(f"~ {e['id']}")
         for f, ba in e["fields"].items():
-            lines.append(f"    {f}: {_clip(ba['before'])!s}")
-            lines.append(f"    {' ' * len(f)}→ {_clip(ba['after'])!s}")
+            lines.append(f"    {f}: {_one_line(ba['before'])!s}")
+            lines.append(f"    {' ' * len(f)}→ {_one_line(ba['after'])!s}")
     return "\n".join(lines)

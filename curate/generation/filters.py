@@ -6,7 +6,7 @@ instruction kept so far (rouge-score ``rougeL`` tokens, no stemmer); a kept one 
 ``most_similar_instructions`` (the 10 best ``{instruction: score}``) and
 ``avg_similarity_score`` (mean over the whole pool) and joins the pool.
 
-Scores come from :class:`curate.cleaning.rouge.RougePool` with threshold 0.0, i.e. exact
+Scores come from :class:`curate.core.rouge.RougePool` with threshold 0.0, i.e. exact
 rouge-score F1 against every pooled instruction (no screening). Measured on this 2-core
 machine: about 12 ms per candidate against a 27,740-instruction pool (2 ms with the 0.7
 screen), negligible next to a teacher request, so the exact path is always used and
@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from curate.cleaning.rouge import RougePool
+from curate.core.rouge import RougePool
 
 #: Alpaca's threshold: drop when the max ROUGE-L F1 is strictly greater.
 ROUGE_THRESHOLD = 0.7

@@ -43,19 +43,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from curate.config import GenerateRun, validate_section
-from curate.errors import CurateError
-from curate.generation.client import (DUMMY_KEY, FatalTeacherError, Teacher, TeacherError,
+from curate.core.config import GenerateRun, validate_section
+from curate.core.errors import CurateError
+from curate.core.jsonl import DurableJsonl, read_jsonl_resume
+from curate.core.text import normalize_text
+from curate.models.teacher import (DUMMY_KEY, FatalTeacherError, Teacher, TeacherError,
                                       endpoint_host, redact)
 from curate.generation.filters import RougeFilter
-from curate.generation.local import TeacherDied
+from curate.models.local_teacher import TeacherDied
 from curate.generation.parse import STOP_SEQUENCES, parse_response, parse_response_lenient
 from curate.generation.prompt import encode_prompt, load_prompt
 
 log = logging.getLogger("curate.generation")
 
 #: Defaults of what :func:`run_generate` takes (the ``generate:`` section plus its files):
-#: :class:`curate.config.GenerateRun`, the one source of these values.
+#: :class:`curate.core.config.GenerateRun`, the one source of these values.
 DEFAULTS: dict[str, Any] = GenerateRun().model_dump()
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -77,8 +79,8 @@ class GenerationFailed(CurateError):
 async def run_workers(n: int, worker, alive=None, poll_s: float = LIVENESS_POLL_S) -> None:
     """Run ``n`` concurrent copies of the coroutine function ``worker`` until all return.
 
-    ``alive``: None, or a callable that raises (:class:`~curate.generation.local.TeacherDied`
-    from :meth:`LocalTeacher.check_alive <curate.generation.local.LocalTeacher.check_alive>`)
+    ``alive``: None, or a callable that raises (:class:`~curate.models.local_teacher.TeacherDied`
+    from :meth:`LocalTeacher.check_alive <curate.models.local_teacher.LocalTeacher.check_alive>`)
     once the teacher is gone; it is called every ``poll_s`` seconds while workers run (not
     after the last one returned: the caller decides whether a death after the work is done
     matters). When it raises, or a worker
@@ -116,90 +118,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def normalize_instruction(text: str) -> str:
-    """Lowercased, whitespace-collapsed instruction: the key of the exact-duplicate guard."""
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
-def read_jsonl_resume(path: str | Path) -> list[dict]:
-    """Read an append-only JSONL written by :class:`DurableJsonl` for resuming.
-
-    A last line without its newline, or a last line that is not valid JSON (a write torn by a
-    kill), is ignored and truncated from the file (fsynced). Returns the objects in file
-    order; ``[]`` when the file does not exist. Raises :class:`CurateError` naming the file and
-    line when an earlier line is not a JSON object (the file was edited or corrupted)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    good_end = 0  # byte offset after the last good line
-    records: list[dict] = []
-    pos = 0
-    complete = lines[:-1]  # the piece after the last newline is torn (or b"")
-    for n, raw in enumerate(complete, 1):
-        end = pos + len(raw) + 1
-        try:
-            obj = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            if n == len(complete):
-                log.warning("%s: line %d is torn; truncating it", path, n)
-                break
-            raise CurateError(f"{path}: line {n}: not JSON ({e}); cannot resume") from None
-        if obj is not None:
-            if not isinstance(obj, dict):
-                raise CurateError(f"{path}: line {n}: not a JSON object; cannot resume")
-            records.append(obj)
-        pos = good_end = end
-    if good_end != len(data):
-        if lines[-1]:
-            log.warning("%s: last line is torn (%d bytes); truncating it", path, len(lines[-1]))
-        with open(path, "r+b") as f:
-            f.truncate(good_end)
-            f.flush()
-            os.fsync(f.fileno())
-    return records
-
-
-class DurableJsonl:
-    """Append-only JSONL writer: each :meth:`append` writes one line, flushes and fsyncs, so a
-    record is on disk before the call returns (a kill can at most tear the line being
-    written, which :func:`read_jsonl_resume` removes)."""
-
-    def __init__(self, path: str | Path, fsync: bool = True) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists()
-        self._f = open(self.path, "ab")
-        self._fsync = fsync
-        if new and fsync:  # make the new directory entry durable too
-            try:
-                fd = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            except OSError:
-                pass
-
-    def append(self, obj: Mapping) -> None:
-        """Write ``obj`` as one JSON line (UTF-8, non-ASCII kept) durably."""
-        self._f.write((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
-        self._f.flush()
-        if self._fsync:
-            os.fsync(self._f.fileno())
-
-    def close(self) -> None:
-        self._f.close()
-
-
 def resolve_params(params: Mapping) -> dict:
     """``params`` (the ``generate:`` section plus its files, possibly partial) validated by
-    :class:`curate.config.GenerateRun`, with every default filled in and ``sampling.stop``
+    :class:`curate.core.config.GenerateRun`, with every default filled in and ``sampling.stop``
     null replaced by :data:`curate.generation.parse.STOP_SEQUENCES`.
 
-    ``base_url: null`` means the local teacher (:mod:`curate.generation.local`). Raises
-    :class:`curate.config.ParamsError` (a :class:`CurateError`) naming the key path of an
+    ``base_url: null`` means the local teacher (:mod:`curate.models.local_teacher`). Raises
+    :class:`curate.core.config.ParamsError` (a :class:`CurateError`) naming the key path of an
     unknown key, a wrong type, a value out of range or a ``base_url`` without ``model``."""
     p = validate_section(GenerateRun, params, "generate")
     if p["sampling"].get("stop") is None:
@@ -234,7 +159,7 @@ class _State:
 
 
 def _load_seeds(path: str) -> list[dict]:
-    from curate.cleaning.dedupe import load_seed_tasks
+    from curate.dedupe.pipeline import load_seed_tasks
 
     try:
         return load_seed_tasks(path)
@@ -256,7 +181,7 @@ async def _generate(p: dict, key: str, alive=None) -> dict:
     existing = read_jsonl_resume(p["out"])
     kept_instr = [r.get("instruction", "") for r in existing]
     rouge = RougeFilter([s["instruction"] for s in seeds], kept_instr)
-    seen = {normalize_instruction(t) for t in kept_instr}
+    seen = {normalize_text(t) for t in kept_instr}
     target = p["target"]
     budgets = p["budgets"]
     max_req, max_tok = budgets.get("max_requests"), budgets.get("max_tokens")
@@ -321,7 +246,7 @@ async def _generate(p: dict, key: str, alive=None) -> dict:
                         "detail": f"rougeL {v.max_score:.4f} > {rouge.threshold} vs {v.matched!r}",
                         **item}, c.request_id)
                 continue
-            key_ = normalize_instruction(inst)
+            key_ = normalize_text(inst)
             if key_ in seen:
                 reject({"reason": "duplicate", "detail": "same instruction already kept", **item},
                        c.request_id)
@@ -487,9 +412,9 @@ def _redacted(e: CurateError, key: str) -> CurateError:
 
 def _with_local_teacher(p: dict, fn):
     """Run ``fn(params, alive)`` with ``base_url``/``model`` pointing at a freshly started
-    local teacher and ``alive`` its :meth:`~curate.generation.local.LocalTeacher.check_alive`,
+    local teacher and ``alive`` its :meth:`~curate.models.local_teacher.LocalTeacher.check_alive`,
     and stop it afterwards; adds ``teacher`` facts to the returned metrics."""
-    from curate.generation.local import LocalTeacher
+    from curate.models.local_teacher import LocalTeacher
 
     loc = p["local"]
     with LocalTeacher(n_ctx=loc["n_ctx"], n_threads=loc["n_threads"], log_path=loc["log"],
@@ -509,12 +434,12 @@ def run_regenerate(params: Mapping, annotations: str, records_path: str, out_pat
     """``curate generate --regenerate-outputs ANNOTATIONS``: new outputs from the teacher (the
     local one when ``base_url`` is null) for the records marked ``repair`` in ``annotations``,
     written as ``normalize`` annotations to ``out_path``; see
-    :func:`curate.generation.regenerate.regenerate_outputs`. Raises :class:`CurateError` for bad
+    :func:`curate.repair.regenerate.regenerate_outputs`. Raises :class:`CurateError` for bad
     params, a missing key for a remote endpoint or a bad annotations file, and
     :class:`GenerationFailed` when every request of the run failed or the local teacher's
     process exits."""
-    from curate.generation.regenerate import empty_repairs, regenerate_outputs, repair_targets
-    from curate.io import read_records
+    from curate.repair.regenerate import empty_repairs, regenerate_outputs, repair_targets
+    from curate.core.io import read_records
 
     p = resolve_params(params)
     records = read_records(records_path)

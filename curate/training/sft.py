@@ -2,7 +2,7 @@
 
 Method (tatsu-lab/stanford_alpaca ``train.py``):
 
-* source = Alpaca prompt (:func:`curate.training.prompts.format_prompt`),
+* source = Alpaca prompt (:func:`curate.core.prompts.format_prompt`),
   target = ``output + tokenizer.eos_token``;
 * ``input_ids`` = tokens of ``source + target`` truncated to ``max_length``; ``labels`` = a copy
   with the first ``len(tokens(source))`` positions set to ``IGNORE_INDEX`` (-100), so the loss
@@ -12,7 +12,7 @@ Method (tatsu-lab/stanford_alpaca ``train.py``):
   weight decay 0, gradient accumulation up to the effective batch.
 
 Differences from Alpaca that are not params: the student is SmolLM2-135M-Instruct (already
-instruction-tuned, de-quantised from Q4_1, see :mod:`curate.training.student`), whose EOS
+instruction-tuned, de-quantised from Q4_1, see :mod:`curate.models.student`), whose EOS
 token is ``<|im_end|>`` and which adds no BOS token; training runs in float32 on CPU
 (Alpaca: bf16 + FSDP on 4 A100s). ``Trainer`` in transformers 5 averages the loss over all
 response tokens of the effective batch (``num_items_in_batch``) rather than averaging
@@ -45,20 +45,20 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from curate.training.prompts import format_prompt
-from curate.config import TrainRun, validate_section
-from curate.training.student import offline
+from curate.core.prompts import format_prompt
+from curate.core.config import TrainRun, validate_section
+from curate.models.student import offline
 
 IGNORE_INDEX = -100
 
-#: Defaults of the params ``train:`` section plus ``seed`` (from :class:`curate.config.TrainRun`,
+#: Defaults of the params ``train:`` section plus ``seed`` (from :class:`curate.core.config.TrainRun`,
 #: the one source of them); every key can be overridden.
 DEFAULT_PARAMS: dict[str, Any] = TrainRun().model_dump()
 
 
 def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``params`` (possibly partial) validated by :class:`curate.config.TrainRun`, defaults
-    filled in; raises :class:`curate.config.ParamsError` (a ``CurateError``) on an unknown key,
+    """``params`` (possibly partial) validated by :class:`curate.core.config.TrainRun`, defaults
+    filled in; raises :class:`curate.core.config.ParamsError` (a ``CurateError``) on an unknown key,
     a wrong type or a value out of range."""
     return validate_section(TrainRun, params, "train")
 

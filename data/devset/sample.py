@@ -15,7 +15,7 @@ A third stratum, ``hits``, measures precision where the first two hold too few f
 (``check_name``) in that detect annotations file, up to 20 of its hits drawn at random from
 records not yet in the sample. They are labelled like the rest, blind to which detector
 flagged them (shards mix detectors and are shuffled). Being drawn *because* a detector fired,
-they count for precision only, never for recall (curate.cleaning.deveval).
+they count for precision only, never for recall (curate.detectors.deveval).
 
 Run ``python data/devset/sample.py`` from the repository root; it rewrites
 ``data/devset/sample.jsonl`` (id, source_index, stratum, pool) deterministically, keeping any
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from curate.cleaning.ingest import ingest  # noqa: E402
+from curate.core.ingest import ingest  # noqa: E402
 
 SEED = 20261121
 N_RANDOM = 200

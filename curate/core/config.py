@@ -25,7 +25,7 @@ from the project root (``dvc repro``) sees the same strings as before. Named pro
 :func:`curate.generation.prompt.load_prompt`; the name itself is what generated records record.
 
 This module is ground floor: it imports only the standard library, pydantic and
-:mod:`curate.errors`.
+:mod:`curate.core.errors`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Annotated, Any, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 
 class ParamsError(CurateError, ValueError):
@@ -70,7 +70,7 @@ Stop = Union[str, list[str]]
 #: Names ``generate.prompt`` accepts besides a file path (``curate.generation.prompt.PROMPTS``).
 PROMPT_NAMES = ("pr24", "original")
 
-#: Detector names ``detect.policy`` accepts: the rule detectors of ``curate.cleaning.detect``
+#: Detector names ``detect.policy`` accepts: the rule detectors of ``curate.detectors.rules``
 #: (``DETECTORS``) and the optional model-based ones (``OPTIONAL_DETECTORS``).
 RULE_DETECTORS = ("control_chars", "placeholder_input", "merged_instruction", "empty_output",
                   "cannot_fulfil", "refusal", "unseeable_content", "non_text_request",
@@ -230,7 +230,7 @@ class SamplingOverride(_SetOnly):
     stop: Optional[Stop] = None
 
 
-# Constructor arguments of curate.cleaning.signals / judge (their defaults).
+# Constructor arguments of curate.detectors.embedding_signals / judge (their defaults).
 class OutputMismatch(Section):
     enabled: bool = False
     threshold: Cosine = 0.1

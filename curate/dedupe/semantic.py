@@ -2,7 +2,7 @@
 
 Similarity of two records is the *minimum* over the selected embedding views (e.g. the prompt
 ``instruction+input`` and the ``output``) of the cosine of their L2-normalised
-all-MiniLM-L6-v2 embeddings (:mod:`curate.cleaning.embed`), so with two views both the prompt
+all-MiniLM-L6-v2 embeddings (:mod:`curate.models.embedder`), so with two views both the prompt
 and the response must be near-identical. Every pair with similarity ``>= threshold`` is an edge;
 connected components of that graph are clusters (SemDeDup, Abbas et al. 2023, keeps one
 record per cluster of near-duplicates; connected components are computed with

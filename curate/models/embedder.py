@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.schema import text_hash, write_parquet
+from curate.core.schema import text_hash, write_parquet
 
 DIM = 384
 _MODEL = None

@@ -3,7 +3,7 @@
 AlpacaDataCleaned (gururise/AlpacaDataCleaned) replaced bad outputs with answers from a stronger
 model. ``curate generate --regenerate-outputs ANNOTATIONS`` does the same through the teacher:
 for every record with a ``repair`` annotation it sends Alpaca's own training prompt
-(:func:`curate.training.prompts.format_prompt`, so the teacher answers the task exactly as the
+(:func:`curate.core.prompts.format_prompt`, so the teacher answers the task exactly as the
 student will see it) and writes the answer as a ``normalize`` annotation on ``output`` (stage
 ``repair``, check ``regenerate_output``) whose reason names the teacher and the check that asked
 for the repair. The ``clean`` stage applies it like any other normalisation and keeps the old
@@ -25,8 +25,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Mapping
 
-from curate.errors import CurateError
-from curate.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
+from curate.core.errors import CurateError
+from curate.core.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
 
 log = logging.getLogger("curate.generation")
 
@@ -57,9 +57,10 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
                       concurrency: int, alive=None) -> tuple[dict[str, dict], Counter, Counter, list]:
     """Ask for the targets not yet in ``log_path``. Returns ``(done by id, counts, failure
     kinds, [last error])``; raises what ``alive`` raises (see ``run_workers``)."""
-    from curate.generation.client import TeacherError
-    from curate.generation.generate import DurableJsonl, read_jsonl_resume, run_workers
-    from curate.training.prompts import format_prompt
+    from curate.models.teacher import TeacherError
+    from curate.core.jsonl import DurableJsonl, read_jsonl_resume
+    from curate.generation.generate import run_workers
+    from curate.core.prompts import format_prompt
 
     done = {r["id"]: r for r in read_jsonl_resume(log_path)}
     todo = [t for t in targets if t["id"] not in done]
@@ -108,13 +109,13 @@ def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_pa
     ``regenerate_sampling`` overrides ``sampling``, default temperature 0.7, max_tokens 1024, no
     stop sequences). Returns metrics: ``targets``, ``answered``, ``resumed``, ``failed``,
     ``unusable`` (empty or cut by max_tokens), ``annotations``, ``failures_by_kind``. ``alive``:
-    None or a callable raising :class:`~curate.generation.local.TeacherDied` once the local
+    None or a callable raising :class:`~curate.models.local_teacher.TeacherDied` once the local
     teacher is gone. Raises
     :class:`CurateError` as :func:`repair_targets`; :class:`GenerationFailed` (nothing written to
     ``out_path``) when requests were sent and none was answered, or when ``alive`` raises."""
-    from curate.generation.client import Teacher, endpoint_host
+    from curate.models.teacher import Teacher, endpoint_host
     from curate.generation.generate import GenerationFailed, _counts, _oneline
-    from curate.generation.local import TeacherDied
+    from curate.models.local_teacher import TeacherDied
 
     t0 = time.perf_counter()
     targets = repair_targets(annotations, records)

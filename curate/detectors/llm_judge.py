@@ -8,7 +8,7 @@ the reply must carry ``Score: X`` and ``Reason: ...`` lines (:func:`parse_judgem
 :class:`LLMJudge` flags records rated below a threshold (default 3) for review rather than
 keeping only the top.
 
-Calls go through :class:`curate.generation.client.Teacher` (retries, backoff, key redaction).
+Calls go through :class:`curate.models.teacher.Teacher` (retries, backoff, key redaction).
 Every answer is cached in an append-only JSONL file keyed by :func:`judge_key` (SHA-256 over
 judge model, template version and the record's three fields); each line is flushed and
 fsynced, so an interrupted run loses at most the line being written, and a rerun sends no
@@ -31,8 +31,10 @@ from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
-from curate.cleaning.detect import Detector, Finding
-from curate.errors import CurateError
+from curate.detectors.rules import Detector, Finding
+from curate.core.errors import CurateError
+from curate.core.jsonl import DurableJsonl, read_jsonl_resume
+from curate.core.text import quote
 
 log = logging.getLogger("curate.judge")
 
@@ -103,19 +105,14 @@ def parse_judgement(text: str) -> tuple[float, str]:
     [0, 5]."""
     m = _SCORE.search(text) or _BARE.match(text)
     if not m:
-        raise JudgeParseError(f"no 'Score: X' in judge reply {_short(text)}")
+        raise JudgeParseError(f"no 'Score: X' in judge reply {quote(text, 120)}")
     rating = float(m.group(1))
     if not 0.0 <= rating <= 5.0 or math.isnan(rating):
-        raise JudgeParseError(f"score {m.group(1)} outside 0-5 in judge reply {_short(text)}")
+        raise JudgeParseError(f"score {m.group(1)} outside 0-5 in judge reply {quote(text, 120)}")
     r = _REASON.search(text)
     reason = r.group(1) if r else (text[: m.start()] + " " + text[m.end():])
     reason = re.sub(r"\s+", " ", reason).strip(" *_`")
     return rating, reason[:500]
-
-
-def _short(text: str, n: int = 120) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return repr(text if len(text) <= n else text[: n - 1] + "…")
 
 
 def judge_key(model: str, rec: Mapping[str, str], template_version: str = TEMPLATE_VERSION) -> str:
@@ -144,66 +141,38 @@ class Judgement:
 
 
 class JudgeCache:
-    """Append-only JSONL cache of judgements, one object per line with keys ``key``, ``id``,
-    ``model``, ``template``, ``rating`` (float or null), ``reason``, ``error``, ``reply`` (the
-    raw reply, redacted, first 2,000 characters).
+    """Append-only JSONL cache of judgements (:mod:`curate.core.jsonl`), one object per line
+    with keys ``key``, ``id``, ``model``, ``template``, ``rating`` (float or null), ``reason``,
+    ``error``, ``reply`` (the raw reply, redacted, first 2,000 characters).
 
     Opening reads every complete line; a torn last line (a crash mid-write: no newline or not
-    JSON) is cut off the file. A bad line before the last raises :class:`CurateError` (the file
-    was damaged some other way). Later lines win for a repeated key. ``add`` writes one line and
-    flushes and fsyncs it before returning."""
+    JSON) is cut off the file and ``torn`` is set. A bad line before the last raises
+    :class:`CurateError` (the file was damaged some other way). Later lines win for a repeated
+    key. ``add`` writes one line and flushes and fsyncs it before returning."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.entries: dict[str, dict] = {}
-        self.torn = False
-        if self.path.is_file():
-            self._load()
-
-    def _load(self) -> None:
-        data = self.path.read_bytes()
-        good = 0  # byte offset after the last good line
-        lines = data.split(b"\n")
-        for n, line in enumerate(lines):
-            last = n == len(lines) - 1
-            if last and not line:
-                break
-            try:
-                if last:  # no newline after it: torn
-                    raise ValueError("no newline")
-                obj = json.loads(line)
-                if not isinstance(obj, dict) or "key" not in obj:
-                    raise ValueError("not a cache entry")
-            except ValueError:
-                if n < len(lines) - 2 or (n == len(lines) - 2 and lines[-1]):
-                    raise CurateError(f"{self.path}: line {n + 1} is not a judge cache entry; "
-                                      "the file is damaged (only a torn last line is repaired)") from None
-                self.torn = True
-                break
-            self.entries[obj["key"]] = obj
-            good += len(line) + 1
-        if self.torn:
-            log.warning("%s: dropping a torn last line (%d bytes)", self.path, len(data) - good)
-            with open(self.path, "r+b") as f:
-                f.truncate(good)
-                f.flush()
-                os.fsync(f.fileno())
+        size = self.path.stat().st_size if self.path.is_file() else 0
+        rows = read_jsonl_resume(self.path)
+        self.torn = self.path.is_file() and self.path.stat().st_size != size
+        for n, obj in enumerate(rows, 1):
+            if "key" not in obj:
+                raise CurateError(f"{self.path}: entry {n} has no 'key'; not a judge cache")
+        self.entries: dict[str, dict] = {o["key"]: o for o in rows}
+        self._out: DurableJsonl | None = None
 
     def get(self, key: str) -> dict | None:
         return self.entries.get(key)
 
     def add(self, entry: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(dict(entry), ensure_ascii=False) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        if self._out is None:
+            self._out = DurableJsonl(self.path)
+        self._out.append(entry)
         self.entries[entry["key"]] = dict(entry)
 
 
 class Judge:
-    """Rates records with a :class:`~curate.generation.client.Teacher`-like object (anything
+    """Rates records with a :class:`~curate.models.teacher.Teacher`-like object (anything
     with ``model``, ``redact(text)`` and ``async complete(prompt, sampling)``), caching every
     answer in ``cache``.
 
@@ -229,7 +198,7 @@ class Judge:
         return Judgement(e.get("rating"), e.get("reason") or "", e.get("error"), cached=True)
 
     async def _one(self, key: str, rec: Mapping[str, str], sem: asyncio.Semaphore) -> Judgement:
-        from curate.generation.client import FatalTeacherError, TeacherError
+        from curate.models.teacher import FatalTeacherError, TeacherError
 
         async with sem:
             self.stats["requests"] += 1
@@ -259,7 +228,7 @@ class Judge:
     async def rate_all(self, records: Sequence[Mapping[str, str]]) -> list[Judgement]:
         """One :class:`Judgement` per record, in order. Cached records make no request;
         records with identical content share one request. Raises
-        :class:`~curate.generation.client.FatalTeacherError` (401/403/404, redacted) or
+        :class:`~curate.models.teacher.FatalTeacherError` (401/403/404, redacted) or
         :class:`CurateError` (too many failures); completed answers stay cached."""
         keys = [judge_key(self.teacher.model, r) for r in records]
         done: dict[str, Judgement] = {}
@@ -330,7 +299,7 @@ class LLMJudge(Detector):
         self.stats: dict[str, int] = {}
 
     async def _run(self, rows: list[dict]) -> list[Judgement]:
-        from curate.generation.client import FatalTeacherError, Teacher
+        from curate.models.teacher import FatalTeacherError, Teacher
 
         teacher = Teacher(self.base_url, self.model, api_key=os.environ.get(self.api_key_env) or None,
                           endpoint=self.endpoint, **self.retry)

@@ -141,10 +141,10 @@ def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
     """Read a Parquet file written by a stage and check it has ``schema``'s columns.
 
     Nullable columns added to a schema after a file was written are filled with nulls, so
-    older outputs stay readable. Raises :class:`curate.errors.CurateError` (one line) naming
+    older outputs stay readable. Raises :class:`curate.core.errors.CurateError` (one line) naming
     the file when it is missing or damaged, lacks non-nullable columns or has wrong types.
     """
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     if not Path(path).is_file():
         raise CurateError(f"{path}: no such file (run the stage that writes it first)")

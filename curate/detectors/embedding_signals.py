@@ -9,9 +9,9 @@
   al. 2023, arXiv:2308.12032; Superfiltering, Li et al. 2024, arXiv:2402.00530) with the student
   causal LM: IFD > 1 means the instruction does not help predict the output.
 
-All of them compute their batch signal in :meth:`~curate.cleaning.detect.Detector.prepare`
+All of them compute their batch signal in :meth:`~curate.detectors.rules.Detector.prepare`
 and look it up by record ``id`` in ``check``. Embeddings go through
-:func:`curate.cleaning.embed.embed` and its content-hash cache.
+:func:`curate.models.embedder.embed` and its content-hash cache.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from curate.cleaning import embed as embed_mod
-from curate.cleaning.detect import _PLACEHOLDER_INPUT, Detector, Finding, _q
+from curate.models import embedder as embed_mod
+from curate.core.text import quote
+from curate.detectors.rules import PLACEHOLDER_INPUT, Detector, Finding
 
 #: all-MiniLM-L6-v2's own ``max_seq_length`` (word pieces); longer texts are truncated.
 MODEL_MAX_SEQ_LENGTH = 256
@@ -34,7 +35,7 @@ MODEL_MAX_SEQ_LENGTH = 256
 def cache_for(cache_path: str | Path | None, max_seq_length: int | None) -> Path | None:
     """The embedding cache file for texts embedded with ``max_seq_length`` word pieces.
 
-    The cache in :mod:`curate.cleaning.embed` is keyed by the text's SHA-256 only, so vectors of
+    The cache in :mod:`curate.models.embedder` is keyed by the text's SHA-256 only, so vectors of
     a text truncated at 128 pieces must not land in the file that holds full-length (256)
     vectors of the same text: any other length gets a sibling file
     ``<stem>.msl<N><suffix>`` (``embeddings.parquet`` -> ``embeddings.msl128.parquet``).
@@ -49,7 +50,7 @@ def cache_for(cache_path: str | Path | None, max_seq_length: int | None) -> Path
 
 def embed_texts(texts: Sequence[str], cache_path: str | Path | None, batch_size: int = 128,
                 max_seq_length: int | None = None) -> np.ndarray:
-    """:func:`curate.cleaning.embed.embed` with the model truncating at ``max_seq_length``
+    """:func:`curate.models.embedder.embed` with the model truncating at ``max_seq_length``
     word pieces (``None``: the model's 256), cached in :func:`cache_for` ``(cache_path,
     max_seq_length)``. Returns float32 ``(len(texts), 384)``, rows L2-normalised. The model is
     loaded only on a cache miss, and the shared model's ``max_seq_length`` is restored
@@ -166,7 +167,7 @@ def mismatch_exemption(rec: Mapping[str, str], min_words: int) -> str | None:
         return why
     if _FOREIGN.search(rec["instruction"]) or _FOREIGN.search(rec["input"][:200]):
         return "foreign"
-    if not rec["input"].strip() or _PLACEHOLDER_INPUT.match(rec["input"]):
+    if not rec["input"].strip() or PLACEHOLDER_INPUT.match(rec["input"]):
         return "open_ended" if _GENERATE.match(rec["instruction"]) else None
     out = content_words(rec["output"])
     if out and len(out & content_words(rec["input"])) >= 0.5 * len(out):
@@ -225,7 +226,7 @@ class OutputMismatch(Detector):
         if mismatch_exemption(rec, self.min_output_words):
             return None
         return Finding(sim, f"prompt/output cosine {sim:.3f} < {self.threshold} (all-MiniLM-L6-v2): "
-                            f"prompt {_q(prompt_text(rec))} vs output {_q(rec['output'])}")
+                            f"prompt {quote(prompt_text(rec))} vs output {quote(rec['output'])}")
 
 
 # ---------------------------------------------------------------- input vs output
@@ -360,7 +361,7 @@ class InputIgnored(Detector):
         return Finding(s["similarity"],
                        f"{s['task']} task but the output shares {s['overlap']:.0%} of the input's content words "
                        f"(< {lim_o:.0%}) and input/output cosine is {s['similarity']:.3f} (< {lim_s}): "
-                       f"input {_q(rec['input'])} vs output {_q(rec['output'])}")
+                       f"input {quote(rec['input'])} vs output {quote(rec['output'])}")
 
 
 # ---------------------------------------------------------------- IFD with the student model
@@ -369,7 +370,7 @@ class InputIgnored(Detector):
 def _encode_pair(rec: Mapping[str, str], tokenizer, max_length: int) -> tuple[list[int], list[int]]:
     """``(prompt_ids, output_ids)``: Alpaca prompt and output tokenized separately (no special
     tokens), output cut so that prompt + output fit in ``max_length``."""
-    from curate.training.prompts import format_prompt
+    from curate.core.prompts import format_prompt
 
     p = tokenizer(format_prompt(rec), add_special_tokens=False)["input_ids"]
     o = tokenizer(rec["output"], add_special_tokens=False)["input_ids"]
@@ -497,7 +498,7 @@ class IFDScore(Detector):
         """``(model, tokenizer)`` from ``checkpoint``, offline, float32, eval mode."""
         if not (self.checkpoint / "config.json").is_file():
             raise FileNotFoundError(f"{self.checkpoint}: no config.json; run `curate prepare-student` first")
-        from curate.training.student import offline
+        from curate.models.student import offline
 
         offline()
         import torch
@@ -524,4 +525,4 @@ class IFDScore(Detector):
             return None
         c, a = self.losses[rec["id"]]
         return Finding(ifd, f"IFD {ifd:.3f} > {self.threshold}: output loss {c:.3f} nats/token given the "
-                            f"prompt vs {a:.3f} alone (the instruction does not help predict {_q(rec['output'], 40)})")
+                            f"prompt vs {a:.3f} alone (the instruction does not help predict {quote(rec['output'], 40)})")

@@ -25,7 +25,7 @@ from typing import Iterable, Mapping
 
 import pyarrow as pa
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 RECALL_STRATA = ("random", "enriched")
 

@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 log = logging.getLogger("curate.generation")
 

@@ -20,9 +20,10 @@ from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
 
-from curate.errors import CurateError
-from curate.io import DuplicateKeys, RawItem, Unusable, iter_raw, loads
-from curate.schema import TEXT_FIELDS, content_id, make_record, quarantine_table, records_table
+from curate.core.errors import CurateError
+from curate.core.text import clip
+from curate.core.io import DuplicateKeys, RawItem, Unusable, iter_raw, loads
+from curate.core.schema import TEXT_FIELDS, content_id, make_record, quarantine_table, records_table
 
 RAW_PREVIEW_CHARS = 500  # how much of a quarantined record is kept for inspection
 MAX_DEPTH = 100  # nesting levels of an extra field kept in meta; json.dumps would recurse on deeper ones
@@ -167,7 +168,7 @@ def json_safe(value: Any, path: str, depth: int = 0) -> Any:
 
 def validate(item: RawItem, field_map: Mapping[str, str], max_chars: int) -> tuple[dict | None, dict | None]:
     """Check one raw item. Returns ``(fields, None)`` or ``(None, quarantine_row)`` naming the
-    field and the reason (a row of :data:`curate.schema.QUARANTINE_SCHEMA`).
+    field and the reason (a row of :data:`curate.core.schema.QUARANTINE_SCHEMA`).
 
     ``fields`` holds ``id`` (None when the record has none), the text fields, ``meta`` (a
     JSON-safe dict, see :func:`json_safe`) and ``source``/``source_index`` only when the record
@@ -226,19 +227,15 @@ def validate(item: RawItem, field_map: Mapping[str, str], max_chars: int) -> tup
                 raise UnsafeValue(k, f"{why} of the field name")
             extras[k] = json_safe(v, k)
         except UnsafeValue as e:
-            return bad(e.why if e.path == k else f"{e.why} in {_short(e.path)}", k, rid)
+            return bad(e.why if e.path == k else f"{e.why} in {clip(e.path, 80, collapse=False)}", k, rid)
     try:
         out, conflict = _meta_fields(extras)
     except UnsafeValue as e:  # inside a meta JSON string
-        return bad(f"{e.why} in {_short(e.path)}", "meta", rid)
+        return bad(f"{e.why} in {clip(e.path, 80, collapse=False)}", "meta", rid)
     if conflict:
         return bad(conflict[1], conflict[0], rid)
     out.update({"id": rid, **{n: rec[n] for n in TEXT_FIELDS}})
     return out, None
-
-
-def _short(path: str, n: int = 80) -> str:
-    return path if len(path) <= n else path[: n - 1] + "…"
 
 
 def _meta_fields(extras: dict[str, Any]) -> tuple[dict, tuple[str, str] | None]:
@@ -308,11 +305,11 @@ def load_sidecar(path: str | Path) -> list[dict]:
 def ingest(sources: Iterable[str], field_map: Mapping[str, str] | None = None,
            max_chars: int = 100_000,
            provenance: Mapping[str, str] | None = None) -> tuple[pa.Table, pa.Table, dict]:
-    """Read ``sources`` (paths, ``hf:`` specs or URLs; see :func:`curate.io.iter_raw`) into
+    """Read ``sources`` (paths, ``hf:`` specs or URLs; see :func:`curate.core.io.iter_raw`) into
     records. Returns ``(records, quarantine, metrics)``.
 
     Ids: a record's own ``id`` field when present (a repeated id is quarantined), else
-    :func:`curate.schema.content_id` with ``-2``, ``-3`` ... for repeats of the same prompt.
+    :func:`curate.core.schema.content_id` with ``-2``, ``-3`` ... for repeats of the same prompt.
     Extra fields of a record are kept in ``meta`` (see :func:`validate` for the exact rules).
     ``provenance`` maps a source to a sidecar (:func:`load_sidecar`) whose k-th entry becomes
     ``meta.provenance`` of that source's record k. Raises :class:`CurateError` (one line) for a

@@ -22,8 +22,9 @@ from typing import Mapping, Sequence
 
 import pyarrow as pa
 
-from curate.errors import CurateError
-from curate.schema import ACTIONS, annotations_table
+from curate.core.errors import CurateError
+from curate.core.text import quote
+from curate.core.schema import ACTIONS, annotations_table
 
 
 @dataclass
@@ -58,19 +59,6 @@ class Detector:
         raise NotImplementedError
 
 
-def _q(text: str, n: int = 60) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return repr(text if len(text) <= n else text[: n - 1] + "…")
-
-
-def _q_end(text: str, n: int = 50) -> str:
-    """Like :func:`_q`, keeping the end of ``text`` (where a truncation shows)."""
-    text = re.sub(r"\s+", " ", text).strip()
-    return repr(text if len(text) <= n else "…" + text[-(n - 1):])
-
-
-# ---------------------------------------------------------------- mechanical patterns
-
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -94,7 +82,7 @@ class ControlChars(Detector):
 
 
 # "<noinput>", "No input.", "`<noinput>`", "N/A", "<none>", "No input required" ...
-_PLACEHOLDER_INPUT = re.compile(
+PLACEHOLDER_INPUT = re.compile(
     r"""^[\s"'`<\[(]*(?:no[\s_-]*input(?:\s+(?:is\s+)?(?:required|needed|necessary|provided|given))?
         |none|n/?a|null|nil|empty|not\s+applicable)[\s.:"'`>\])]*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -112,8 +100,8 @@ class PlaceholderInput(Detector):
 
     def check(self, rec):
         v = rec["input"]
-        if v.strip() and _PLACEHOLDER_INPUT.match(v):
-            return Finding(1.0, f"input is a placeholder {_q(v)}; means no input", "input", "")
+        if v.strip() and PLACEHOLDER_INPUT.match(v):
+            return Finding(1.0, f"input is a placeholder {quote(v)}; means no input", "input", "")
         return None
 
 
@@ -138,7 +126,7 @@ class EmptyOutput(Detector):
         if not v.strip():
             return Finding(1.0, "output is empty")
         if v.strip().lower() != "none" and _EMPTY_OUTPUT.match(v):
-            return Finding(1.0, f"output is a placeholder {_q(v)}")
+            return Finding(1.0, f"output is a placeholder {quote(v)}")
         return None
 
 
@@ -168,7 +156,7 @@ class MergedInstruction(Detector):
         if not head:
             return None
         marker = v[m.start(): m.start() + 40].strip()
-        return Finding(1.0, f"output contains a merged instruction at character {m.start()}: {_q(marker, 40)}",
+        return Finding(1.0, f"output contains a merged instruction at character {m.start()}: {quote(marker, 40)}",
                        "output", head)
 
 
@@ -218,15 +206,15 @@ class UnseeableContent(Detector):
         url = _URL.search(inp) or _URL.search(inst)
         if url and _CONTENT_WORDS.search(inst):
             where = "input" if _URL.search(inp) else "instruction"
-            evidence = f"{where} points at a URL {_q(url.group(0), 50)} and the task is about its content"
+            evidence = f"{where} points at a URL {quote(url.group(0), 50)} and the task is about its content"
         elif _ATTACHMENT.search(inp) or _ATTACHMENT.search(inst):
             m = _ATTACHMENT.search(inp) or _ATTACHMENT.search(inst)
-            evidence = f"refers to an attachment {_q(m.group(0), 40)} that a text model cannot see"
+            evidence = f"refers to an attachment {quote(m.group(0), 40)} that a text model cannot see"
         elif _FOLLOWING_MEDIA.search(inst) and not inp.strip():
             m = _FOLLOWING_MEDIA.search(inst)
-            evidence = f"instruction refers to {_q(m.group(0), 40)} but no input is given"
+            evidence = f"instruction refers to {quote(m.group(0), 40)} but no input is given"
         if evidence:
-            return Finding(0.9, f"{evidence}; output {_q(out, 50)} describes it as if seen")
+            return Finding(0.9, f"{evidence}; output {quote(out, 50)} describes it as if seen")
         return None
 
 
@@ -257,7 +245,7 @@ class NonTextRequest(Detector):
     def check(self, rec):
         m = _NON_TEXT.match(rec["instruction"])
         if m:
-            return Finding(0.8, f"instruction asks for non-text output: {_q(m.group(0).strip(), 50)}")
+            return Finding(0.8, f"instruction asks for non-text output: {quote(m.group(0).strip(), 50)}")
         return None
 
 
@@ -281,7 +269,7 @@ class CannotFulfil(Detector):
     def check(self, rec):
         m = _CANNOT.search(rec["output"])
         if m:
-            return Finding(1.0, f"output is a non-answer: {_q(m.group(0), 70)}")
+            return Finding(1.0, f"output is a non-answer: {quote(m.group(0), 70)}")
         return None
 
 
@@ -381,15 +369,15 @@ class Refusal(Detector):
         about_ai = _ABOUT_AI.search(task)
         m = _AS_AI.search(head)
         if m and not about_ai:
-            return Finding(1.0, f"output disclaims as an AI: {_q(head, 70)}")
+            return Finding(1.0, f"output disclaims as an AI: {quote(head, 70)}")
         m = _MODEL_NONANSWER.search(head)
         if m and not about_ai and len(out) < 600 and _REFUSAL_OPENER.match(head):
-            return Finding(1.0, f"output is a refusal citing the model's limits: {_q(head, 80)}")
+            return Finding(1.0, f"output is a refusal citing the model's limits: {quote(head, 80)}")
         if _UNABLE_START.match(out) and _TASK_OBJECT.search(head) and len(out) < 400:
-            return Finding(0.9, f"output refuses the task: {_q(head, 70)}")
+            return Finding(0.9, f"output refuses the task: {quote(head, 70)}")
         m = _TASK_INABILITY.search(head)
         if m and not about_ai and len(out) < 400 and m.group(0).lower() not in task.lower():
-            return Finding(0.9, f"output refuses the task: {_q(head, 70)}")
+            return Finding(0.9, f"output refuses the task: {quote(head, 70)}")
         persona = _PERSONA_TASK.search(rec["instruction"])
         if persona or len(out) > 400:
             return None
@@ -399,9 +387,9 @@ class Refusal(Detector):
             inst_words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", rec["instruction"])}
             shared = inst_words & {w.lower() for w in re.findall(r"[A-Za-z]{4,}", rest)}
             if _TASK_OBJECT.search(rest) or shared:
-                return Finding(0.9, f"output refuses the task: {_q(head, 70)}")
+                return Finding(0.9, f"output refuses the task: {quote(head, 70)}")
         if _SORRY_START.match(out) and re.search(_INABILITY, head, re.IGNORECASE):
-            return Finding(0.9, f"output opens with an apology and refuses: {_q(head, 70)}")
+            return Finding(0.9, f"output opens with an apology and refuses: {quote(head, 70)}")
         return None
 
 
@@ -497,11 +485,11 @@ class TruncatedOutput(Detector):
             return None
         end, c = out[-120:], out[-1]  # the end-anchored patterns only need the end
         if c.isdigit() and _DANGLING_YEAR.search(end) and not _RESULTS_IN.search(end):
-            return Finding(1.0, f"output ends mid-date {_q_end(out)}: a year cut by Alpaca's stop sequence '20.'")
+            return Finding(1.0, f"output ends mid-date {quote_end(out)}: a year cut by Alpaca's stop sequence '20.'")
         if c in "$€£" and _DANGLING_CURRENCY.search(end):
-            return Finding(1.0, f"output ends on a bare currency sign {_q_end(out)}: the amount was cut")
+            return Finding(1.0, f"output ends on a bare currency sign {quote_end(out)}: the amount was cut")
         if c in "-–" and _DANGLING_RANGE.search(end):
-            return Finding(0.9, f"output ends mid-range {_q_end(out)}")
+            return Finding(0.9, f"output ends mid-range {quote_end(out)}")
         lines = out.split("\n")
         last = lines[-1].strip()
         prev = [ln.strip() for ln in lines[:-1] if ln.strip()]
@@ -511,36 +499,36 @@ class TruncatedOutput(Detector):
         if not (c.isalpha() or c in ",:([{“‘") or _CODEISH.search(out):
             return None
         if c in "([{“‘":
-            return Finding(0.9, f"output ends on an open bracket or quote {_q_end(out)}")
+            return Finding(0.9, f"output ends on an open bracket or quote {quote_end(out)}")
         if _is_verse(lines) or _WORD_GAME.search(rec["instruction"]):
             return None
         if c == ":":
             if _INTRO_COLON.search(last) and len(last.split()) >= 3:
-                return Finding(0.9, f"output ends on an introduction with nothing after it {_q_end(out)}")
+                return Finding(0.9, f"output ends on an introduction with nothing after it {quote_end(out)}")
             return None
         if c == ",":
             if len(last.split()) >= 4 and not _CLOSINGS.match(last):
-                return Finding(0.7, f"output ends mid-sentence on a comma: {_q_end(out)}")
+                return Finding(0.7, f"output ends mid-sentence on a comma: {quote_end(out)}")
             return None
         clause = re.split(r"[.!?;:,]\s", last)[-1]
         words = re.findall(r"[A-Za-z']+|[^\sA-Za-z']+", clause)
         if len(last.split()) >= 4 and len(clause.split()) >= 3 and words and words[-1] in _DANGLING_WORDS:
             w, before = words[-1], (words[-2].lower() if len(words) > 1 else "")
             if not (w in _STRANDING and before in _STRANDING[w]) and re.match(r"[A-Za-z']+$", before):
-                return Finding(0.9, f"output ends mid-sentence on {w!r}: {_q_end(out)}")
+                return Finding(0.9, f"output ends mid-sentence on {w!r}: {quote_end(out)}")
         return None
 
     @staticmethod
     def _list_cut(instruction, last, prev):
         if _EMPTY_ITEM.match(last) and prev:
-            return Finding(1.0, f"output ends on an empty list item {_q(last, 20)} after {_q_end(prev[-1], 40)}")
+            return Finding(1.0, f"output ends on an empty list item {quote(last, 20)} after {quote_end(prev[-1], 40)}")
         m = _LABEL_N.match(last)
         if m and not m.group(3).strip() and prev:
             label, n = m.group(1).lower(), int(m.group(2))
             filled = [_LABEL_N.match(ln) for ln in prev]
             filled = [f for f in filled if f and f.group(1).lower() == label]
             if len(filled) >= 2 and all(f.group(3).strip() for f in filled) and int(filled[-1].group(2)) == n - 1:
-                return Finding(1.0, f"output ends on an empty list item {_q(last, 30)} after filled ones")
+                return Finding(1.0, f"output ends on an empty list item {quote(last, 30)} after filled ones")
         if _LIST_ITEM.match(last) and _LIST_ITEM.match(last).group(1) == "19":
             asked = [int(_NUM_WORDS.get(a.lower(), a)) for a in _ASKED_COUNT.findall(instruction)]
             if asked and max(asked) >= 20:
@@ -633,13 +621,13 @@ class EmptyCode(Detector):
         out = rec["output"].strip()
         if not out:
             return None  # empty_output's case
-        asked = _q(m.group(0).strip(), 50)
+        asked = quote(m.group(0).strip(), 50)
         if _EMPTY_FENCE.search(out) and not re.search(r"```[^\n]*\n\s*(?![#/<`-])\S", out):
-            return Finding(1.0, f"instruction asks for code ({asked}); output's code block is empty: {_q(out, 50)}")
+            return Finding(1.0, f"instruction asks for code ({asked}); output's code block is empty: {quote(out, 50)}")
         if _PLACEHOLDER_CODE.match(out):
-            return Finding(1.0, f"instruction asks for code ({asked}); output is a placeholder {_q(out, 40)}")
+            return Finding(1.0, f"instruction asks for code ({asked}); output is a placeholder {quote(out, 40)}")
         if not _HAS_CODE.search(out):
-            return Finding(0.8, f"instruction asks for code ({asked}); output is prose with no code: {_q(out, 60)}")
+            return Finding(0.8, f"instruction asks for code ({asked}); output is prose with no code: {quote(out, 60)}")
         return None
 
 
@@ -697,6 +685,11 @@ _ANSWER_CUE = re.compile(
 _REMAINDER = re.compile(rf"({_N})\s*(?:,\s*)?(?:with\s+)?(?:a\s+)?(?:remainder|r)\s*(?:of\s+)?({_N})\b", re.IGNORECASE)
 _APPROXIMATE = re.compile(r"\b(?:approximat\w*|estimat\w*|round\w*|nearest|about|roughly)\b", re.IGNORECASE)
 _BARE_NUMBER = re.compile(rf"^\s*\$?\s*({_N}(?:\s*/\s*\d+)?)\s*(?:[a-z%°²³]{{0,12}})?\s*\.?\s*$", re.IGNORECASE)
+
+
+def quote_end(text: str, n: int = 50) -> str:
+    """:func:`curate.core.text.quote` keeping the end of ``text`` (where a truncation shows)."""
+    return quote(text, n, keep="end")
 
 
 def _num(s: str):
@@ -1104,11 +1097,11 @@ class NonEnglish(Detector):
                 if letters:
                     chars = "".join(ch for ch in text if ord(ch) > 0x2FF and ch.isalpha() and _script(ch) in letters)
                     share = sum(letters.values()) / max(1, sum(ch.isalpha() for ch in text))
-                    return Finding(min(1.0, 0.5 + share), f"{field} contains {'/'.join(letters)} letters {_q(chars, 20)}"
+                    return Finding(min(1.0, 0.5 + share), f"{field} contains {'/'.join(letters)} letters {quote(chars, 20)}"
                                    f" ({share:.0%} of its letters) in a task that asks for no other language")
                 m = _GREEK_WORD.search(text)
                 if m and (field != "output" or m.group(0) not in rec["input"]):
-                    return Finding(0.7, f"{field} contains Greek text {_q(m.group(0), 20)} in a task that asks for "
+                    return Finding(0.7, f"{field} contains Greek text {quote(m.group(0), 20)} in a task that asks for "
                                         f"no other language")
             if field != "input":
                 words = text.lower().split()  # cheap gate: English text is full of English function words
@@ -1116,7 +1109,7 @@ class NonEnglish(Detector):
                     lang = _latin_language(text)
                     if lang:
                         ex = ", ".join(repr(w) for w in sorted(set(lang[1]), key=lang[1].index)[:5])
-                        return Finding(0.8, f"{field} looks {lang[0]}: function words {ex} in {_q(text, 50)}")
+                        return Finding(0.8, f"{field} looks {lang[0]}: function words {ex} in {quote(text, 50)}")
         return None
 
 
@@ -1132,7 +1125,7 @@ DETECTORS: tuple[Detector, ...] = (
 def detect(records: pa.Table, policy: Mapping[str, str] | None = None,
            detectors: Sequence[Detector] = DETECTORS) -> tuple[pa.Table, dict]:
     """Run ``detectors`` over every record. ``policy`` maps detector name -> action (one of
-    :data:`curate.schema.ACTIONS`), overriding each detector's ``default_action``.
+    :data:`curate.core.schema.ACTIONS`), overriding each detector's ``default_action``.
 
     Detectors see the record as normalised by earlier findings, so a ``normalize`` annotation's
     ``value`` is the field's full new text and annotations apply in order. Returns
@@ -1185,28 +1178,28 @@ def detect(records: pa.Table, policy: Mapping[str, str] | None = None,
 #: Detectors that need a model or an endpoint; built by :func:`build_detectors` when enabled
 #: in ``detect.<name>`` of params.yaml (module, class).
 OPTIONAL_DETECTORS = {
-    "output_mismatch": ("curate.cleaning.signals", "OutputMismatch"),
-    "input_ignored": ("curate.cleaning.signals", "InputIgnored"),
-    "ifd": ("curate.cleaning.signals", "IFDScore"),
-    "llm_judge": ("curate.cleaning.judge", "LLMJudge"),
+    "output_mismatch": ("curate.detectors.embedding_signals", "OutputMismatch"),
+    "input_ignored": ("curate.detectors.embedding_signals", "InputIgnored"),
+    "ifd": ("curate.detectors.embedding_signals", "IFDScore"),
+    "llm_judge": ("curate.detectors.llm_judge", "LLMJudge"),
 }
 
 
 def build_detectors(params: Mapping | None, embedding_cache: str | None = None, *,
                     ifd_checkpoint: str | None = None, judge_cache: str | None = None) -> list[Detector]:
     """The detector list for the ``detect:`` params section (possibly partial; validated by
-    :class:`curate.config.Detect`, which holds the defaults): every rule detector of
+    :class:`curate.core.config.Detect`, which holds the defaults): every rule detector of
     :data:`DETECTORS`, then each :data:`OPTIONAL_DETECTORS` entry whose section has
     ``enabled: true``; the section's other keys are constructor arguments. Files come from
     ``paths``: classes with ``uses_embedding_cache = True`` get ``cache_path`` =
     ``embedding_cache``, ``ifd`` gets ``checkpoint`` = ``ifd_checkpoint`` and ``llm_judge``
-    ``cache_path`` = ``judge_cache``. Raises :class:`curate.config.ParamsError` for a section
+    ``cache_path`` = ``judge_cache``. Raises :class:`curate.core.config.ParamsError` for a section
     that does not fit the schema and :class:`CurateError` when an enabled detector's file is
     not given."""
     import importlib
     import inspect
 
-    from curate.config import Detect, validate_section
+    from curate.core.config import Detect, validate_section
 
     d = validate_section(Detect, params, "detect")
     files = {"ifd": ("checkpoint", ifd_checkpoint, "paths.ifd_checkpoint"),
@@ -1227,7 +1220,7 @@ def build_detectors(params: Mapping | None, embedding_cache: str | None = None, 
             kwargs["cache_path"] = embedding_cache  # shares dedupe's content-hash cache
         accepted = inspect.signature(cls.__init__).parameters
         bad = sorted(k for k in kwargs if k not in accepted)
-        if bad:  # the schema (curate.config) and the constructor disagree: a bug
-            raise TypeError(f"{cls_name} takes no {bad}: curate.config.Detect.{name} disagrees with it")
+        if bad:  # the schema (curate.core.config) and the constructor disagree: a bug
+            raise TypeError(f"{cls_name} takes no {bad}: curate.core.config.Detect.{name} disagrees with it")
         out.append(cls(**kwargs))
     return out

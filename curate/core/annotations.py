@@ -16,8 +16,8 @@ from typing import Sequence
 
 import pyarrow as pa
 
-from curate.errors import CurateError
-from curate.schema import RECORD_SCHEMA
+from curate.core.errors import CurateError
+from curate.core.schema import RECORD_SCHEMA
 
 DROPPED_SCHEMA = pa.schema(list(RECORD_SCHEMA) + [
     pa.field("drop_check", pa.string()), pa.field("drop_reason", pa.string()),

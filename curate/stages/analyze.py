@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from curate.config import Analyze, validate_section
-from curate.schema import RECORD_SCHEMA, read_table, write_parquet
+from curate.core.config import Analyze, validate_section
+from curate.core.schema import RECORD_SCHEMA, read_table, write_parquet
 from curate.analysis.db import build_database
 from curate.analysis.plots import render_png, write_plot_csv
 from curate.analysis.verbs import top_verb_nouns, verb_noun_table
@@ -26,12 +26,12 @@ def run_analyze(params: dict) -> dict:
     every ingested record), ``database`` (DuckDB, see :mod:`curate.analysis.db`),
     ``verb_noun_plot`` (CSV for ``dvc plots``) and ``verb_noun_png`` (skipped without
     matplotlib); those four outputs are required. Options come from ``params["analyze"]``
-    (possibly partial; validated by :class:`curate.config.Analyze`, which holds the defaults).
+    (possibly partial; validated by :class:`curate.core.config.Analyze`, which holds the defaults).
 
     Returns the database metrics (:func:`curate.analysis.db.database_metrics`) plus
     ``annotation_files`` (those found) and ``plot`` (``{"dataset", "verbs", "rows"}``).
     Raises ``FileNotFoundError`` when the ingested records are missing,
-    :class:`curate.config.ParamsError` (a ``ValueError``) for options that do not fit the schema
+    :class:`curate.core.config.ParamsError` (a ``ValueError``) for options that do not fit the schema
     (e.g. a bad ``plot_dataset``), ``ValueError`` for a file without the expected columns.
     """
     paths = params["paths"]

@@ -7,14 +7,14 @@ previous ones kept. Each drop names the record it duplicates (``matched_id``) an
 * ``rouge_l``: Alpaca's greedy filter (ROUGE-L F1 ``> threshold`` with a seed task or a record
   kept before it; a dropped record blocks nothing) on ``dedupe.rouge.fields`` joined by a
   newline (``[instruction]`` as Alpaca, or ``[instruction, input]``); see
-  :mod:`curate.cleaning.rouge`.
+  :mod:`curate.core.rouge`.
 * ``embedding``: all-MiniLM-L6-v2 cosine similarity ``>= threshold`` (min over the embedded
   ``views``: ``prompt`` = ``fields`` joined, ``output``). ``mode: cluster`` (default) keeps one
   representative per connected component (longest non-empty output, ties -> earliest) and
   records the cluster in the reason; ``mode: greedy`` is Alpaca-style order-dependent. See
-  :mod:`curate.cleaning.semantic`.
+  :mod:`curate.dedupe.semantic`.
 * ``minhash``: estimated Jaccard ``>= threshold`` of output word n-gram shingles via MinHash
-  LSH, greedy; see :mod:`curate.cleaning.minhash`.
+  LSH, greedy; see :mod:`curate.dedupe.minhash`.
 """
 
 from __future__ import annotations
@@ -28,30 +28,21 @@ from typing import Mapping, Sequence
 
 import pyarrow as pa
 
-from curate.cleaning import embed as embed_mod
-from curate.cleaning import semantic
-from curate.cleaning.minhash import minhash_filter
-from curate.cleaning.rouge import greedy_filter
-from curate.config import Dedupe, validate_section
-from curate.errors import CurateError
-from curate.schema import annotations_table
+from curate.models import embedder as embed_mod
+from curate.dedupe import semantic
+from curate.dedupe.minhash import minhash_filter
+from curate.core.rouge import greedy_filter
+from curate.core.config import Dedupe, validate_section
+from curate.core.errors import CurateError
+from curate.core.text import clip, normalize_text
+from curate.core.schema import annotations_table
 
 _WS = re.compile(r"\s+")
 CHECKS = ("exact", "rouge_l", "embedding", "minhash")
 
 
-def normalize_text(text: str) -> str:
-    """Lowercase and collapse runs of whitespace to one space, stripped: the key of exact dedupe."""
-    return _WS.sub(" ", text).strip().lower()
-
-
 def _joined(rec: Mapping[str, str], fields: Sequence[str]) -> str:
     return "\n".join(rec[f] for f in fields if rec[f])
-
-
-def _short(text: str, n: int = 80) -> str:
-    text = _WS.sub(" ", text).strip()
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def load_seed_tasks(path: str | Path) -> list[dict]:
@@ -76,7 +67,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
            cache_path: str | Path | None = None) -> tuple[pa.Table, dict]:
     """Find duplicates in ``records`` (a RECORD_SCHEMA table). ``params`` is the ``dedupe``
     section of params.yaml (keys ``exact``, ``rouge``, ``embedding``, ``minhash``; see the module
-    doc and params.yaml), possibly partial: it is validated by :class:`curate.config.Dedupe`,
+    doc and params.yaml), possibly partial: it is validated by :class:`curate.core.config.Dedupe`,
     which holds the defaults (MinHash is off unless enabled). ``seeds`` are seed tasks (:func:`load_seed_tasks`) that ROUGE-L also
     compares against; ``cache_path`` is the embedding cache (Parquet).
 
@@ -84,7 +75,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
     ``check_name`` in :data:`CHECKS`; metrics hold ``records_in``, ``kept``, ``dropped``,
     ``dropped_by_check``, ``embedding_clusters`` (clusters with >= 2 records, cluster mode),
     ``embedding_largest_cluster`` (records in the largest one) and
-    ``seconds_by_check``. Raises :class:`curate.config.ParamsError` (a :class:`CurateError`)
+    ``seconds_by_check``. Raises :class:`curate.core.config.ParamsError` (a :class:`CurateError`)
     for parameters that do not fit the schema and :class:`CurateError` when the counts do not
     add up."""
     cfg = validate_section(Dedupe, params, "dedupe")
@@ -137,7 +128,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
                 mrow = rows[alive[d.matched - s]]
                 mid, mtext, what = mrow["id"], _joined(mrow, fields), "kept record"
             drop(i, "rouge_l", d.score, mid,
-                 f"ROUGE-L F1 {d.score:.3f} > {thr} on {'+'.join(fields)} with {what} {mid}: \"{_short(mtext)}\"")
+                 f"ROUGE-L F1 {d.score:.3f} > {thr} on {'+'.join(fields)} with {what} {mid}: \"{clip(mtext, 80)}\"")
         alive = survivors
         seconds["rouge_l"] = round(time.perf_counter() - t0, 2)
 
@@ -164,7 +155,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
                      f"cosine {d['score']:.3f} to {m['id']}, representative of cluster {d['cluster']} of "
                      f"{d['size']} records (all-MiniLM-L6-v2 on {label}, min over views; edges >= {thr}, "
                      f"this record's max edge {d['max_edge']:.3f}; representative = longest non-empty output, "
-                     f"ties -> earliest): \"{_short(_joined(m, fields))}\"")
+                     f"ties -> earliest): \"{clip(_joined(m, fields), 80)}\"")
         else:
             n_clusters = None
             for i, d in zip(alive, semantic.greedy_decisions(vecs, thr, **search)):
@@ -173,7 +164,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
                     continue
                 m = rows[alive[d["matched"]]]
                 drop(i, "embedding", d["score"], m["id"],
-                     f"cosine {d['score']:.3f} >= {thr} (all-MiniLM-L6-v2, {label}) with kept record {m['id']}: \"{_short(_joined(m, fields))}\"")
+                     f"cosine {d['score']:.3f} >= {thr} (all-MiniLM-L6-v2, {label}) with kept record {m['id']}: \"{clip(_joined(m, fields), 80)}\"")
         alive = survivors
         extra["embedding_clusters"] = n_clusters
         seconds["embedding"] = round(time.perf_counter() - t0, 2)
@@ -191,7 +182,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
             m = rows[alive[j]]
             drop(i, "minhash", score, m["id"],
                  f"estimated Jaccard {score:.3f} >= {thr} of output word {ngram}-gram shingles (MinHash, {num_perm} "
-                 f"permutations, LSH) with kept record {m['id']}: \"{_short(m['output'])}\"")
+                 f"permutations, LSH) with kept record {m['id']}: \"{clip(m['output'], 80)}\"")
         alive = survivors
         seconds["minhash"] = round(time.perf_counter() - t0, 2)
 

@@ -1,7 +1,7 @@
 """Read and write records: Alpaca JSON, JSONL, Parquet, the Hugging Face Hub and URLs.
 
 Readers yield *raw* items so that ``ingest`` can quarantine a bad record instead of failing the
-whole file; writers take tables with :data:`curate.schema.RECORD_SCHEMA`.
+whole file; writers take tables with :data:`curate.core.schema.RECORD_SCHEMA`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any, Collection, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.errors import CurateError
-from curate.schema import RECORD_SCHEMA, TEXT_FIELDS
+from curate.core.errors import CurateError
+from curate.core.schema import RECORD_SCHEMA, TEXT_FIELDS
 
 HF_PREFIX = "hf:"
 FORMATS = (".json", ".jsonl", ".parquet")
@@ -403,7 +403,7 @@ def write_records(table: pa.Table, path: str | Path) -> Path:
 
 
 def _write_records(table: pa.Table, path: Path, suffix: str) -> Path:
-    from curate.schema import write_parquet
+    from curate.core.schema import write_parquet
 
     if suffix == ".parquet":
         return write_parquet(table.select(RECORD_SCHEMA.names), path)

@@ -1,1 +1,0 @@
-"""Cleaning stages: ingest (validate, quarantine), dedupe, detect and clean (apply decisions)."""

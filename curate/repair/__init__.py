@@ -1,0 +1,2 @@
+"""Repair: new outputs from a teacher for records the detectors marked ``repair``, written as
+annotations with the old text kept (AlpacaDataCleaned regenerated such outputs by hand)."""

@@ -1,0 +1,2 @@
+"""One module per ``dvc.yaml`` stage: read the inputs named in ``paths``, call library code,
+write outputs and return the stage's metrics. ``curate.cli`` dispatches to ``run(params, args)``."""
