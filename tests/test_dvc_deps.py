@@ -43,7 +43,8 @@ def imported_modules(tree: ast.AST, current: str) -> set[str]:
             out.add(mod)
             out |= {f"{mod}.{a.name}" for a in node.names if module_file(f"{mod}.{a.name}")}
         elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and node.value.startswith("curate.") and module_file(node.value)):
+              and node.value.startswith("curate.") and module_file(node.value)
+              and module_file(node.value).name != "__init__.py"):  # not a logger name like "curate.generation"
             out.add(node.value)  # a module named in a string, for importlib (a lazy registry)
     # a submodule import runs its packages' __init__ too
     for m in list(out):
