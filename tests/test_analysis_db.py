@@ -12,7 +12,7 @@ import pytest
 
 from curate.analysis.db import build_database
 from curate.stages.analyze import run_analyze
-from test_analysis_helpers import by_prefix, write_run
+from tests.test_analysis_helpers import by_prefix, write_run
 
 
 @pytest.fixture(scope="module")
