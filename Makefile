@@ -5,9 +5,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup repro test bench clean-venv
 
-$(STAMP): requirements.txt requirements.lock pyproject.toml scripts/install_local_teacher.sh
+$(STAMP): requirements.txt requirements.lock pyproject.toml scripts/install_local_teacher.sh scripts/llama_no_common.cmake
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
-	# The local teacher's portable llama.cpp build (3-4 min, compiled once per flag set, see the
+	# The local teacher's portable llama.cpp build (about 3 min, compiled once per flag set, see the
 	# script) runs alongside the install of everything else, which is download-bound.
 	scripts/install_local_teacher.sh build $(VENV)/bin/python & build=$$!; \
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock pytest==9.2.0 hypothesis==6.170.15; rc=$$?; \

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.dedupe.pipeline import load_seed_tasks  # noqa: E402
+from curate.core.io import read_seed_tasks  # noqa: E402
 from curate.models.teacher import Teacher  # noqa: E402
 from curate.generation.generate import DEFAULTS, run_generate  # noqa: E402
 from curate.models.local_teacher import LocalTeacher  # noqa: E402
@@ -40,7 +40,7 @@ from curate.generation.prompt import encode_prompt, load_prompt  # noqa: E402
 
 
 def baseline(lt: LocalTeacher, sampling: dict, n: int, seed: int = 0) -> dict:
-    seeds = load_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")
+    seeds = read_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")
     tmpl = load_prompt("pr24")
     rng = random.Random(seed)
 
@@ -65,7 +65,7 @@ def rouge_per_candidate(n: int) -> dict:
     from curate.core.ingest import ingest
     from curate.generation.filters import RougeFilter
 
-    seeds = [s["instruction"] for s in load_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")]
+    seeds = [s["instruction"] for s in read_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")]
     recs, _q, _m = ingest([str(ROOT / "data/alpaca/alpaca52k_real_subset.json")])
     pool = recs.column("instruction").to_pylist()
     pool = pool[: 27740 - len(seeds)]

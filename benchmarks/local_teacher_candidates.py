@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.dedupe.pipeline import load_seed_tasks  # noqa: E402
+from curate.core.io import read_seed_tasks  # noqa: E402
 from curate.models.teacher import Teacher, TeacherError  # noqa: E402
 from curate.generation.generate import DEFAULTS  # noqa: E402
 from curate.models.local_teacher import free_port, local_gguf  # noqa: E402
@@ -163,7 +163,7 @@ def main() -> None:
     args = ap.parse_args()
     loc = DEFAULTS["local"]
     sampling = {**DEFAULTS["sampling"], **loc["sampling"], "stop": list(STOP_SEQUENCES)}
-    seeds = load_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")
+    seeds = read_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl")
     tmpl = load_prompt(str(ROOT / "data/seed/alpaca_prompt_pr24_renumbered.txt"))
     rng = random.Random(0)
     prompts = [encode_prompt(tmpl, rng.sample(seeds, 3)) for _ in range(args.requests)]

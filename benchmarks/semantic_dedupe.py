@@ -24,11 +24,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from curate.models import embedder as E
-from curate.dedupe import semantic as S
-from curate.dedupe.pipeline import _joined, dedupe, load_seed_tasks
-from curate.dedupe.minhash import minhash_filter
+from curate.core.io import read_seed_tasks
 from curate.core.schema import make_record, records_table, text_hash
+from curate.dedupe import semantic as S
+from curate.dedupe.common import join_fields
+from curate.dedupe.minhash import minhash_filter
+from curate.dedupe.pipeline import CHECKS, dedupe
+from curate.models import embedder as E
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +51,7 @@ def main() -> None:
     cache = ROOT / params["paths"]["embedding_cache"]
     data = json.loads((ROOT / "data/alpaca/alpaca52k_real_subset.json").read_text())
     fields = dd["embedding"].get("fields", ["instruction", "input"])
-    views = {"prompt": [_joined(r, fields) for r in data], "output": [r["output"] for r in data]}
+    views = {"prompt": [join_fields(r, fields) for r in data], "output": [r["output"] for r in data]}
     views = {k: v for k, v in views.items() if k in args.views}
 
     vecs = {}
@@ -90,14 +92,14 @@ def main() -> None:
 
     table = records_table([make_record(id=f"a{i}", source="alpaca", source_index=i, **{k: r[k] for k in ("instruction", "input", "output")})
                            for i, r in enumerate(data)])
-    seeds = load_seed_tasks(ROOT / params["paths"]["seed_tasks"])
+    seeds = read_seed_tasks(ROOT / params["paths"]["seed_tasks"])
     t = time.perf_counter()
     ann, metrics = dedupe(table, dd, seeds, cache_path=cache)
     print(f"\ndedupe stage (params.yaml dedupe, warm cache): {time.perf_counter() - t:.1f} s")
     print(json.dumps(metrics, indent=1))
     by_id = {f"a{i}": r for i, r in enumerate(data)}
     rows = ann.to_pylist()
-    for check in ("exact", "rouge_l", "embedding", "minhash"):
+    for check in CHECKS:
         ex = [a for a in rows if a["check_name"] == check][: args.examples]
         print(f"\n## {check}: {sum(a['check_name'] == check for a in rows)} flagged")
         for a in ex:

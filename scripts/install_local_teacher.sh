@@ -36,7 +36,12 @@ if [ "$cmd" != key ]; then
 else
   PYTAG=${PYTAG:-$(python3 -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')}
 fi
-KEY=$(printf '%s\n' "llama-cpp-python==$VERSION" "$ARCH" "$PYTAG" "$FLAGS" | sha256sum | cut -c1-16)
+# llama.cpp's `common` library is forced on by llama-cpp-python but unused by the bindings: a
+# project include turns it off (see the file). Its content, not its path, goes into the key.
+NO_COMMON="$(cd "$(dirname "$0")" && pwd)/llama_no_common.cmake"
+NO_COMMON_SHA=$(sha256sum "$NO_COMMON" | cut -c1-16)
+KEY=$(printf '%s\n' "llama-cpp-python==$VERSION" "$ARCH" "$PYTAG" "$FLAGS" "no-common:$NO_COMMON_SHA" | sha256sum | cut -c1-16)
+FLAGS="$FLAGS -DCMAKE_PROJECT_llama.cpp_INCLUDE=$NO_COMMON"
 HOUSE="${CURATE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/curate/wheels}/llama-cpp-python-$VERSION-$ARCH-$PYTAG-$KEY"
 
 case "$cmd" in
@@ -50,7 +55,7 @@ case "$cmd" in
     mkdir -p "$HOUSE"
     tmp=$(mktemp -d "$HOUSE.tmp.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    echo "local teacher: building llama-cpp-python $VERSION portably (GGML_NATIVE=OFF, no AVX-512/AMX; 3-4 min on 2 cores); log: $HOUSE.log"
+    echo "local teacher: building llama-cpp-python $VERSION portably (GGML_NATIVE=OFF, no AVX-512/AMX; about 3 min on 2 cores); log: $HOUSE.log"
     t0=$(date +%s)
     if ! CMAKE_ARGS="$FLAGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
         "$PYTHON" -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \

@@ -31,6 +31,18 @@ def find(records, pred):
     raise AssertionError("no record in the real data matches")
 
 
+def by_instruction(records, instruction, **field):
+    """First real record with this exact ``instruction`` (and these exact other fields)."""
+    return find(records, lambda r: r["instruction"] == instruction and all(r[k] == v for k, v in field.items()))
+
+
+def reason_of(detector, rec):
+    """The reason of ``detector``'s finding on ``rec``; fails if it finds nothing."""
+    f = detector.check(rec)
+    assert f is not None, rec
+    return f.reason
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """A tiny randomly initialised student (same architecture family and tokenizer as

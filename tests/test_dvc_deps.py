@@ -65,24 +65,13 @@ def closure(start: set[str]) -> set[Path]:
     return {module_file(m) for m in seen}
 
 
-def cli_function(subcommand: str) -> str:
-    from curate.cli import build_parser
-
-    sub = next(a for a in build_parser()._actions if a.dest == "stage")
-    return sub.choices[subcommand].get_default("fn").__name__
-
-
 def stage_code(subcommand: str) -> set[Path]:
-    """Files the CLI runs for ``curate SUBCOMMAND``: cli.py, the modules its top level and the
-    stage's function import, and their imports."""
-    tree = ast.parse((PKG / "cli.py").read_text(encoding="utf-8"))
-    name = cli_function(subcommand)
-    # the stage's function, the shared helpers every stage runs (main, load_params, ...) and the
-    # top-level imports; not the other stages' cmd_ functions
-    body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-            or (isinstance(n, ast.FunctionDef) and (n.name == name or not n.name.startswith("cmd_")))]
-    start = imported_modules(ast.Module(body=body, type_ignores=[]), "curate.cli") - {"curate.cli"}
-    return closure(start) | {PKG / "cli.py"}  # cli.py itself: only this function and its top level
+    """Files ``curate SUBCOMMAND`` runs: its stage module (``curate.stages.<name>``) and every
+    curate module imported from there. ``cli.py`` is not among them: it only parses arguments
+    and dispatches (``test_cli_only_dispatches``), so editing it cannot change an output."""
+    from curate.cli import COMMANDS
+
+    return closure({f"curate.stages.{COMMANDS[subcommand][0]}"})
 
 
 def stages():
@@ -113,4 +102,17 @@ def test_the_walk_sees_lazy_imports():
     """The walk must see a function-local import (the case dvc.yaml missed before)."""
     files = {str(p.relative_to(ROOT)) for p in stage_code("generate")}
     assert "curate/models/local_teacher.py" in files  # imported inside a function only
-    assert "curate/cli.py" in files and "curate/core/errors.py" in files
+    assert "curate/core/errors.py" in files and "curate/stages/generate.py" in files
+
+
+def test_cli_only_dispatches():
+    """cli.py holds no stage logic: it imports no curate module but the error type, the params
+    loader and the stage context, and reaches stages only through ``COMMANDS``."""
+    tree = ast.parse((PKG / "cli.py").read_text(encoding="utf-8"))
+    mods = imported_modules(tree, "curate.cli")
+    assert mods <= {"curate", "curate.core", "curate.core.errors", "curate.core.config",
+                    "curate.stages", "curate.stages.base"}, mods
+    from curate.cli import COMMANDS
+
+    for name, (module, _) in COMMANDS.items():
+        assert (PKG / "stages" / f"{module}.py").is_file(), name

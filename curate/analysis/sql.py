@@ -100,52 +100,74 @@ def run_query(
         raise ValueError(f"unknown output format {fmt!r}; expected one of {FORMATS}")
     if max_rows is not None and max_rows < 0:
         raise ValueError(f"max_rows must be >= 0 or None, got {max_rows}")
+    limit = max_rows if fmt == "table" else None  # csv and json give every row
+    columns, rows, more = _fetch(db_path, sql, limit)
+    if fmt == "json":
+        return _as_json(columns, rows)
+    if fmt == "csv":
+        return _as_csv(columns, rows)
+    return _as_table(columns, rows, more)
+
+
+def _fetch(db_path: str | Path, sql: str, limit: int | None) -> tuple[list[str], list[tuple], int]:
+    """Run ``sql`` read-only: ``(columns, rows, more)`` with at most ``limit`` rows (``None``:
+    all) and ``more`` the rows past it (counted, not kept). No result set: ``([], [], 0)``.
+    Raises :class:`QueryError` naming the database."""
     con = connect_read_only(db_path)
     try:
-        try:
-            cursor = con.execute(sql)
-            if cursor.description is None:
-                columns, rows, more = [], [], 0
-            else:
-                columns = [d[0] for d in cursor.description]
-                if fmt == "table" and max_rows is not None:
-                    rows = cursor.fetchmany(max_rows)
-                    more = 0
-                    while chunk := cursor.fetchmany(10_000):  # count, don't keep
-                        more += len(chunk)
-                else:
-                    rows, more = cursor.fetchall(), 0
-        except duckdb.Error as e:
-            raise QueryError(f"query on database {db_path} failed: {e}") from e
+        cursor = con.execute(sql)
+        if cursor.description is None:
+            return [], [], 0
+        columns = [d[0] for d in cursor.description]
+        if limit is None:
+            return columns, cursor.fetchall(), 0
+        rows, more = cursor.fetchmany(limit), 0
+        while chunk := cursor.fetchmany(10_000):
+            more += len(chunk)
+        return columns, rows, more
+    except duckdb.Error as e:
+        raise QueryError(f"query on database {db_path} failed: {e}") from e
     finally:
         con.close()
 
-    if fmt == "json":
-        return json.dumps(
-            [{c: _json_value(v) for c, v in zip(columns, row)} for row in rows],
-            ensure_ascii=False,
-            indent=1,
-        )
-    if fmt == "csv":
-        if not columns:
-            return ""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(v) for v in row] for row in rows)
-        return buf.getvalue()
+
+def _as_json(columns: list[str], rows: list[tuple]) -> str:
+    """A JSON array of ``{column: value}`` objects (see :func:`_json_value`)."""
+    return json.dumps(
+        [{c: _json_value(v) for c, v in zip(columns, row)} for row in rows],
+        ensure_ascii=False,
+        indent=1,
+    )
+
+
+def _as_csv(columns: list[str], rows: list[tuple]) -> str:
+    """RFC 4180 CSV with a header row; ``""`` without a result set."""
+    if not columns:
+        return ""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return buf.getvalue()
+
+
+def _table_cell(value):
+    """A cell for tabulate: numbers stay numbers so they are right-aligned, null stays None
+    (shown as NULL), everything else is :func:`_cell` text."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        return value
+    return _cell(value)
+
+
+def _as_table(columns: list[str], rows: list[tuple], more: int) -> str:
+    """A ``psql``-style table (tabulate) and a line counting the rows shown and not shown."""
     if not columns:
         return "(no result)"
     from tabulate import tabulate
 
-    def table_cell(value):  # numbers stay numbers so tabulate right-aligns them
-        if value is None:
-            return None  # shown as NULL
-        if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
-            return value
-        return _cell(value)
-
-    cells = [[table_cell(v) for v in row] for row in rows]
+    cells = [[_table_cell(v) for v in row] for row in rows]
     numeric = [
         all(isinstance(row[i], (int, float, decimal.Decimal)) for row in cells if row[i] is not None)
         and any(row[i] is not None for row in cells)

@@ -25,7 +25,9 @@ from the project root (``dvc repro``) sees the same strings as before. Named pro
 :func:`curate.generation.prompt.load_prompt`; the name itself is what generated records record.
 
 This module is ground floor: it imports only the standard library, pydantic and
-:mod:`curate.core.errors`.
+:mod:`curate.core.errors`. It is longer than the ~400 lines a module is meant to have because it
+is the whole params schema, one model per section with each key's default, range and comment:
+split across files, the one place that says what ``params.yaml`` may contain would be lost.
 """
 
 from __future__ import annotations
@@ -69,13 +71,6 @@ Stop = Union[str, list[str]]
 
 #: Names ``generate.prompt`` accepts besides a file path (``curate.generation.prompt.PROMPTS``).
 PROMPT_NAMES = ("pr24", "original")
-
-#: Detector names ``detect.policy`` accepts: the rule detectors of ``curate.detectors.rules``
-#: (``DETECTORS``) and the optional model-based ones (``OPTIONAL_DETECTORS``).
-RULE_DETECTORS = ("control_chars", "placeholder_input", "merged_instruction", "empty_output",
-                  "cannot_fulfil", "refusal", "unseeable_content", "non_text_request",
-                  "truncated_output", "empty_code", "math_check", "non_english")
-MODEL_DETECTORS = ("output_mismatch", "input_ignored", "ifd", "llm_judge")
 
 #: ``transformers`` scheduler names that need no extra arguments.
 LR_SCHEDULERS = Literal["linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
@@ -201,24 +196,13 @@ class Dedupe(Section):
 # ------------------------------------------------------------------------------ detect
 
 class Policy(_SetOnly):
-    """Detector -> action; an entry left out (or null) keeps the detector's ``default_action``."""
+    """Detector name -> action: a mapping of any name to an action or null. An entry left out
+    (or null) keeps the registered default, ``review``. The names are checked against the
+    detector registry when the detectors are built (``curate.detectors.registry``): this
+    ground-floor module holds no copy of them."""
 
-    control_chars: Optional[Action] = None
-    placeholder_input: Optional[Action] = None
-    merged_instruction: Optional[Action] = None
-    empty_output: Optional[Action] = None
-    cannot_fulfil: Optional[Action] = None
-    refusal: Optional[Action] = None
-    unseeable_content: Optional[Action] = None
-    non_text_request: Optional[Action] = None
-    truncated_output: Optional[Action] = None
-    empty_code: Optional[Action] = None
-    math_check: Optional[Action] = None
-    non_english: Optional[Action] = None
-    output_mismatch: Optional[Action] = None
-    input_ignored: Optional[Action] = None
-    ifd: Optional[Action] = None
-    llm_judge: Optional[Action] = None
+    model_config = ConfigDict(extra="allow", strict=True)
+    __pydantic_extra__: dict[str, Optional[Action]] = Field(init=False)
 
 
 class SamplingOverride(_SetOnly):
@@ -230,7 +214,8 @@ class SamplingOverride(_SetOnly):
     stop: Optional[Stop] = None
 
 
-# Constructor arguments of curate.detectors.embedding_signals / judge (their defaults).
+# Opt-in detectors with constructor arguments (curate.detectors.embedding, ifd, llm_judge; their
+# defaults). An opt-in detector without arguments has no section: a detect.policy entry enables it.
 class OutputMismatch(Section):
     enabled: bool = False
     threshold: Cosine = 0.1
@@ -381,7 +366,7 @@ class Retry(Section):
 
 class Local(Section):
     n_ctx: PosInt = 4096
-    n_threads: Optional[PosInt] = None  # null = all cores
+    n_threads: Optional[PosInt] = None  # null = all cores but one
     startup_timeout_s: PosFloat = 180.0
     endpoint: Endpoint = "completions"
     parser: Parser = "lenient"
@@ -424,7 +409,7 @@ class LocalRun(Local):
 
 
 class GenerateRun(Generate):
-    """What :func:`curate.generation.generate.run_generate` / ``run_regenerate`` take: the
+    """What :func:`curate.generation.generate.run_generate` / ``curate.repair.regenerate.run_repair`` take: the
     ``generate`` section plus its files from ``paths`` (``seed_tasks``, ``out`` = ``generated``,
     ``rejected``, ``failures``, ``regenerate_log`` = ``repair_log``, ``local.log`` =
     ``local_teacher_log``), defaults from :class:`Paths`."""
@@ -458,6 +443,26 @@ class Params(Section):
 
 
 # ------------------------------------------------------------------------------ validation
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    """Read the params file, validate it (:func:`validate_params`: every section, every key,
+    with the schema's defaults filled in) and resolve its relative paths against its directory
+    (:func:`resolve_paths`). Raises :class:`CurateError` when the file is missing or not a YAML
+    mapping, and :class:`ParamsError` (one line naming the file and each bad key's path) when it
+    does not fit the schema."""
+    import yaml
+
+    path = Path(path)
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CurateError(f"{path}: no such params file") from None
+    except yaml.YAMLError as e:
+        raise CurateError(f"{path}: invalid YAML: {' '.join(str(e).split())}") from None
+    if not isinstance(params, dict):
+        raise CurateError(f"{path}: expected a mapping of stage sections")
+    return resolve_paths(validate_params(params, source=path), path.parent)
+
 
 def validate_params(params: Any, source: str | Path | None = None) -> dict:
     """The whole params file ``params`` (parsed YAML) validated against :class:`Params`, as a
@@ -603,6 +608,9 @@ def _walk(model, loc: tuple, prefix: tuple):
             f = ann.model_fields[el]
             path = _join(path, el, is_key=False)
             ann, meta = f.annotation, list(f.metadata)
+        elif isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(el, str) and _extra_type(ann):
+            path = _join(path, el, is_key=False)  # a free key of a mapping section (detect.policy.<name>)
+            ann, meta = _extra_type(ann), []
         elif origin is list and isinstance(el, int):
             path = _join(path, el, is_key=False)
             ann, meta = typing.get_args(ann)[0], []
@@ -618,6 +626,14 @@ def _walk(model, loc: tuple, prefix: tuple):
             path = _join(path, el, is_key=False)
         i += 1
     return path, ann, meta, union, key_error
+
+
+def _extra_type(model: type[BaseModel]) -> Any:
+    """The value annotation of a model's typed extra keys (``__pydantic_extra__: dict[str, X]``), or None."""
+    if model.model_config.get("extra") != "allow":
+        return None
+    hint = typing.get_type_hints(model).get("__pydantic_extra__")
+    return typing.get_args(hint)[1] if typing.get_origin(hint) is dict else None
 
 
 def _strip_optional_raw(tp: Any) -> Any:
@@ -711,6 +727,8 @@ def _describe(tp: Any, meta: list | None = None) -> str:
     if tp is str:
         return "a non-empty string" if any(getattr(m, "min_length", 0) for m in meta) else "a string"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if not tp.model_fields and _extra_type(tp):  # detect.policy: any name -> action
+            return "a mapping of names to " + _describe(_extra_type(tp))
         return "a mapping with keys " + ", ".join(sorted(tp.model_fields))
     return getattr(tp, "__name__", str(tp))
 

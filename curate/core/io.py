@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import sys
 import tempfile
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from json.decoder import scanstring
 from pathlib import Path
 from typing import Any, Collection, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.core.errors import CurateError
-from curate.core.schema import RECORD_SCHEMA, TEXT_FIELDS
+from curate.core.jsonparse import DuplicateKeys, Unusable, loads  # DuplicateKeys: ingest imports it from here
+from curate.core.schema import RECORD_SCHEMA, TEXT_FIELDS, read_table, write_parquet
 
 HF_PREFIX = "hf:"
 FORMATS = (".json", ".jsonl", ".parquet")
@@ -79,116 +78,6 @@ def _decode(data: bytes, path: str) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.decode("utf-8", errors="surrogateescape")
-
-
-class Unusable:
-    """A value that was read but cannot be stored in a record: an integer over Python's
-    int-string limit, nesting too deep for the JSON parser, a Parquet value with no Python form.
-    ``kind`` is the type it would have had, ``reason`` why; ingest quarantines its record."""
-
-    __slots__ = ("kind", "reason")
-
-    def __init__(self, kind: str, reason: str):
-        self.kind, self.reason = kind, reason
-
-    def __repr__(self) -> str:
-        return f"<{self.reason}>"
-
-
-class DuplicateKeys(dict):
-    """A JSON object that repeated a key (``dups``: the repeated names); a plain dict would keep
-    only the last value silently, so ingest quarantines the record instead."""
-
-    dups: list[str]
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        seen: set[str] = set()
-        d = DuplicateKeys(d)
-        d.dups = [k for k, _ in pairs if k in seen or seen.add(k)]
-    return d
-
-
-def _parse_int(digits: str) -> int | Unusable:
-    limit = sys.get_int_max_str_digits()
-    n = len(digits.lstrip("-"))
-    if limit and n > limit:  # int() would raise ValueError; keep it as a marker instead
-        return Unusable("int", f"integer too large: {n} digits, Python's limit is {limit}")
-    return int(digits)
-
-
-_DECODER = json.JSONDecoder(parse_int=_parse_int, object_pairs_hook=_pairs)
-_WS = re.compile(r"[ \t\n\r]*")
-_TOKEN = re.compile(r'[\[\]{}"]')
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_DESCEND = 4  # levels parsed by hand around a too-deep value: array, record, field, one more
-
-
-def _skip(text: str, i: int) -> int:
-    """End of the (deeply nested) JSON value starting at ``i``, found without recursion."""
-    depth = 0
-    while (m := _TOKEN.search(text, i)) is not None:
-        ch, i = m.group(), m.end()
-        if ch == '"':
-            s = _STRING.match(text, m.start())
-            if s is None:
-                raise json.JSONDecodeError("Unterminated string", text, m.start())
-            i = s.end()
-        elif ch in "[{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth == 0:
-                return i
-    raise json.JSONDecodeError("Unterminated nesting", text, len(text))
-
-
-def _lenient(text: str, i: int, level: int) -> tuple[Any, int]:
-    try:
-        return _DECODER.raw_decode(text, i)
-    except RecursionError:  # too deep for the C parser: descend by hand, mark what is too deep
-        pass
-    if level >= _DESCEND:
-        kind = "list" if text[i] == "[" else "dict"
-        return Unusable(kind, "nested too deeply for the JSON parser"), _skip(text, i)
-    close = "]" if text[i] == "[" else "}"
-    items: list = []
-    i = _WS.match(text, i + 1).end()
-    while True:
-        if close == "}":
-            if text[i:i + 1] != '"':
-                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, i)
-            key, i = scanstring(text, i + 1)
-            i = _WS.match(text, i).end()
-            if text[i:i + 1] != ":":
-                raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
-            i = _WS.match(text, i + 1).end()
-        value, i = _lenient(text, i, level + 1)
-        items.append((key, value) if close == "}" else value)
-        i = _WS.match(text, i).end()
-        if text[i:i + 1] == close:
-            return (_pairs(items) if close == "}" else items), i + 1
-        if text[i:i + 1] != ",":
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
-        i = _WS.match(text, i + 1).end()
-
-
-def loads(text: str) -> Any:
-    """Parse JSON text like ``json.loads``, but nothing in it can raise anything other than
-    ``json.JSONDecodeError``: an integer over Python's int-string limit or a value nested too
-    deeply for the parser becomes an :class:`Unusable` marker in place, and an object with a
-    repeated key a :class:`DuplicateKeys`, so ingest can quarantine the one record."""
-    try:
-        return _DECODER.decode(text)
-    except RecursionError:
-        pass
-    value, end = _lenient(text, _WS.match(text, 0).end(), 0)
-    end = _WS.match(text, end).end()
-    if end != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
 
 
 def _kind(value: Any) -> str:
@@ -367,24 +256,64 @@ def iter_raw(spec: str | Path, *, record_keys: Collection[str] = TEXT_FIELDS) ->
 
 
 def read_records(path: str | Path) -> pa.Table:
-    """Read a Parquet file of records (the output of a stage) as a :data:`RECORD_SCHEMA` table.
+    """Read a stage's Parquet file of records as a :data:`RECORD_SCHEMA` table.
 
-    Raises :class:`CurateError` when the file is missing or lacks schema columns.
-    """
+    The one records reader: :func:`curate.core.schema.read_table` with :data:`RECORD_SCHEMA`
+    (columns present, types castable, no nulls) plus the record contract that ids are unique
+    (annotations and ``clean`` address records by id). Raises :class:`CurateError` (one line,
+    naming the file) when the file is missing or damaged, lacks a column, has a wrong type or a
+    null, or repeats an id."""
+    table = read_table(path, RECORD_SCHEMA)
+    ids = table.column("id")
+    if pc.count_distinct(ids).as_py() != len(ids):
+        seen: dict[str, int] = {}
+        for row, i in enumerate(ids.to_pylist()):
+            if i in seen:
+                raise CurateError(f"{path}: not a curate records file: id {i!r} repeats "
+                                  f"(rows {seen[i]} and {row}, 0-based); ids must be unique")
+            seen[i] = row
+    return table
+
+
+def read_seed_tasks(path: str | Path) -> list[dict]:
+    """Alpaca/self-instruct ``seed_tasks.jsonl`` -> ``[{"id", "instruction", "input", "output"}]``,
+    one per non-blank line, from each task's first instance (as Alpaca's
+    ``generate_instruction.py`` uses). UTF-8, an optional BOM; lines end at ``\\n``.
+
+    Raises :class:`CurateError` (one line) naming the file when it is missing or unreadable, and
+    the file and line when a line is not UTF-8, not JSON, lacks ``id``/``instruction``/
+    ``instances[0].input``/``.output``, or one of those is not a string."""
     path = Path(path)
     if not path.is_file():
-        raise CurateError(f"{path}: no such file")
+        raise CurateError(f"{path}: no such seed tasks file")
     try:
-        table = pq.read_table(path)
-    except Exception as e:  # pyarrow raises several types for a damaged file
-        raise CurateError(f"{path}: cannot read Parquet: {_one_line(e)}") from None
-    missing = [n for n in RECORD_SCHEMA.names if n not in table.column_names]
-    if missing:
-        raise CurateError(f"{path}: not a curate records file, missing columns {missing}")
+        data = path.read_bytes()
+    except OSError as e:
+        raise CurateError(f"{path}: cannot read: {_one_line(e)}") from None
     try:
-        return table.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
-        raise CurateError(f"{path}: not a curate records file: {_one_line(e)}") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise CurateError(f"{path}: line {line}: not UTF-8 (byte {e.start}: {e.reason})") from None
+    seeds = []
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            seeds.append(_seed_task(line, f"{path}: line {n}"))
+    return seeds
+
+
+def _seed_task(line: str, where: str) -> dict:
+    """One seed task line -> ``{"id", "instruction", "input", "output"}``; ``where`` names it."""
+    try:
+        t = loads(line)  # never RecursionError or int-limit ValueError: those become Unusable
+        inst = t["instances"][0]
+        seed = {"id": t["id"], "instruction": t["instruction"], "input": inst["input"], "output": inst["output"]}
+    except (json.JSONDecodeError, KeyError, IndexError, TypeError) as e:
+        raise CurateError(f"{where}: not a seed task ({type(e).__name__}: {_one_line(e)})") from None
+    bad = [k for k in seed if not isinstance(seed[k], str)]
+    if bad:
+        raise CurateError(f"{where}: not a seed task ({bad[0]} is {_kind(seed[bad[0]])}, expected a string)")
+    return seed
 
 
 def write_records(table: pa.Table, path: str | Path) -> Path:
@@ -403,8 +332,6 @@ def write_records(table: pa.Table, path: str | Path) -> Path:
 
 
 def _write_records(table: pa.Table, path: Path, suffix: str) -> Path:
-    from curate.core.schema import write_parquet
-
     if suffix == ".parquet":
         return write_parquet(table.select(RECORD_SCHEMA.names), path)
     rows = table.to_pylist()

@@ -142,7 +142,9 @@ def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
 
     Nullable columns added to a schema after a file was written are filled with nulls, so
     older outputs stay readable. Raises :class:`curate.core.errors.CurateError` (one line) naming
-    the file when it is missing or damaged, lacks non-nullable columns or has wrong types.
+    the file when it is missing or damaged, lacks non-nullable columns, has wrong types or a null
+    in a non-nullable column. Records files: :func:`curate.core.io.read_records`, which adds the
+    record checks.
     """
     from curate.core.errors import CurateError
 
@@ -160,5 +162,5 @@ def read_table(path: str | Path, schema: pa.Schema) -> pa.Table:
         raise CurateError(f"{path}: not a curate table, missing columns {missing}")
     try:
         return table.select(schema.names).cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+    except (ValueError, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:  # ValueError: a null in a non-nullable column
         raise CurateError(f"{path}: not a curate table: {' '.join(str(e).split())}") from None

@@ -34,15 +34,20 @@ i.e. false positives (s < 0.8 flagged) stay below 0.2% for s <= 0.7 and 4.3% at 
 while false negatives are 73% at s = 0.8, 33% at 0.85, 7.3% at 0.9 and 0.13% at 0.95. This
 detector is therefore tuned for near-verbatim output copies (s >= 0.9); ROUGE-L and
 embeddings cover looser paraphrase. :func:`candidate_probability` gives the S-curve for other
-settings.
+settings. :func:`minhash_duplicates` is the dedupe method over :func:`minhash_filter`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
+
+from curate.core.text import clip
+from curate.dedupe.common import Found
+
+CHECK = "minhash"
 
 _WORD = re.compile(r"\w+")
 
@@ -114,3 +119,21 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
             lsh.insert(i, m)
             out.append((True, None, 0.0))
     return out
+
+
+def minhash_duplicates(records: Sequence[Mapping[str, str]], params: Mapping) -> Found:
+    """MinHash near-duplicate outputs among ``records`` (dicts with ``id`` and ``output``).
+
+    ``params``: the validated ``dedupe.minhash`` section (``threshold``, ``num_perm``,
+    ``ngram``, ``min_words``; see :func:`minhash_filter`). ``matched_id`` is the kept record
+    with the highest estimated Jaccard. Returns :class:`curate.dedupe.common.Found`."""
+    thr, num_perm, ngram = params["threshold"], params["num_perm"], params["ngram"]
+    decisions = minhash_filter([r["output"] for r in records], thr, num_perm, ngram, params["min_words"])
+    found = Found()
+    for pos, (rec, (keep, j, score)) in enumerate(zip(records, decisions)):
+        if not keep:
+            m = records[j]
+            found.drop(pos, rec, CHECK, score, m["id"],
+                       f"estimated Jaccard {score:.3f} >= {thr} of output word {ngram}-gram shingles (MinHash, "
+                       f"{num_perm} permutations, LSH) with kept record {m['id']}: \"{clip(m['output'], 80)}\"")
+    return found

@@ -17,13 +17,25 @@ Pair search: exact (float32 matrix products, ``chunk`` rows at a time, O(N^2 D))
 still passes the threshold are searched exactly, so only HNSW's own misses are lost. Either
 way a pair's similarity is recomputed by :func:`pair_similarity` (one row-wise dot product per
 view), so the exact and the ANN path score a pair identically.
+
+:func:`embedding_duplicates` is the dedupe method: it embeds the records' views
+(:func:`curate.models.embedder.embed`, content-hash cached) and turns the decisions of
+:func:`cluster_decisions` (``mode: cluster``) or :func:`greedy_decisions` (``mode: greedy``,
+Alpaca-style, order-dependent) into drop annotations.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
+
+from curate.core.text import clip
+from curate.dedupe.common import Found, join_fields
+from curate.models import embedder
+
+CHECK = "embedding"
 
 _SCREEN_EPS = 1e-4  # screen candidates a little below the threshold, then rescore exactly
 
@@ -225,3 +237,55 @@ def greedy_decisions(views: Sequence[np.ndarray], threshold: float, **search) ->
             kept[i] = False
             out.append({"keep": False, "matched": best_j, "score": best})
     return out
+
+
+def embedding_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
+                         cache_path: str | Path | None = None) -> Found:
+    """Embedding near-duplicates among ``records`` (dicts with ``id``, the prompt ``fields`` and
+    ``output``).
+
+    ``params``: the validated ``dedupe.embedding`` section: ``views`` (``prompt`` = ``fields``
+    joined by :func:`curate.dedupe.common.join_fields`, ``output``), ``threshold`` (cosine,
+    min over views), ``mode`` (``cluster`` | ``greedy``), ``batch_size``, ``ann_min_records``,
+    ``ann_k``. ``cache_path``: the embedding cache (Parquet, see
+    :func:`curate.models.embedder.embed`). Returns :class:`curate.dedupe.common.Found` whose
+    metrics are ``embedding_largest_cluster`` (records in the largest cluster; cluster mode only)
+    and ``embedding_clusters`` (clusters with >= 2 records; ``None`` in greedy mode).
+    """
+    fields, views = params["fields"], params["views"]
+    text_of = {"prompt": lambda r: join_fields(r, fields), "output": lambda r: r["output"]}
+    vecs = [embedder.embed([text_of[v](r) for r in records], cache_path, batch_size=params["batch_size"])
+            for v in views]
+    search = {"ann_min_records": params["ann_min_records"], "ann_k": params["ann_k"]}
+    label = " & ".join("+".join(fields) if v == "prompt" else "output" for v in views)
+    if params["mode"] == "cluster":
+        return _cluster_found(records, vecs, params, label, search)
+    found = Found(metrics={"embedding_clusters": None})
+    thr = params["threshold"]
+    for pos, (rec, d) in enumerate(zip(records, greedy_decisions(vecs, thr, **search))):
+        if not d["keep"]:
+            m = records[d["matched"]]
+            found.drop(pos, rec, CHECK, d["score"], m["id"],
+                       f"cosine {d['score']:.3f} >= {thr} (all-MiniLM-L6-v2, {label}) with kept record "
+                       f"{m['id']}: \"{clip(join_fields(m, fields), 80)}\"")
+    return found
+
+
+def _cluster_found(records: Sequence[Mapping[str, str]], vecs: Sequence[np.ndarray], params: Mapping,
+                   label: str, search: dict) -> Found:
+    """Cluster mode of :func:`embedding_duplicates`: drop every member but the representative."""
+    fields, thr = params["fields"], params["threshold"]
+    dec = cluster_decisions(vecs, thr, [len(r["output"].strip()) for r in records], **search)
+    found = Found(metrics={
+        "embedding_largest_cluster": max((d["size"] for d in dec), default=0),
+        "embedding_clusters": len({d["cluster"] for d in dec if d["cluster"] >= 0}),
+    })
+    for pos, (rec, d) in enumerate(zip(records, dec)):
+        if not d["keep"]:
+            m = records[d["matched"]]
+            found.drop(pos, rec, CHECK, d["score"], m["id"],
+                       f"cosine {d['score']:.3f} to {m['id']}, representative of cluster {d['cluster']} of "
+                       f"{d['size']} records (all-MiniLM-L6-v2 on {label}, min over views; edges >= {thr}, "
+                       f"this record's max edge {d['max_edge']:.3f}; representative = longest non-empty output, "
+                       f"ties -> earliest): \"{clip(join_fields(m, fields), 80)}\"")
+    return found

@@ -31,10 +31,10 @@ from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
-from curate.detectors.rules import Detector, Finding
 from curate.core.errors import CurateError
 from curate.core.jsonl import DurableJsonl, read_jsonl_resume
 from curate.core.text import quote
+from curate.detectors.registry import Detector, Finding, register
 
 log = logging.getLogger("curate.judge")
 
@@ -252,6 +252,9 @@ class Judge:
         return [done[k] for k in keys]
 
 
+@register("llm_judge", category="low_quality", order=230, score="rating", opt_in=True,
+          summary=("AlpaGasus-style (arXiv:2307.08701) 0-5 rating of accuracy and helpfulness with a stated "
+                   "rubric and a short reason, cached by content hash; flags rating < 3"))
 class LLMJudge(Detector):
     """Low-quality outputs by an LLM judge's 0-5 rating (AlpaGasus, arXiv:2307.08701).
 
@@ -271,10 +274,8 @@ class LLMJudge(Detector):
     Raises :class:`CurateError` on a 401/403/404 from the endpoint or too many failures.
     """
 
-    name = "llm_judge"
-    category = "low_quality"
-    default_action = "review"
-    confidence = 0.5
+    confidence = 0.5  # not measured: no capable judge model is available offline
+    files = {"cache_path": "judge_cache"}
 
     def __init__(self, base_url: str, model: str, cache_path: str | Path,
                  api_key_env: str = "OPENAI_API_KEY", threshold: float = 3.0, concurrency: int = 4,

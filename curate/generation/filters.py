@@ -16,7 +16,7 @@ screen), negligible next to a teacher request, so the exact path is always used 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
@@ -90,10 +90,3 @@ class RougeFilter:
             self.add(instruction)
         return v
 
-
-def filter_batch(candidates: Sequence[str], seeds: Sequence[str] = (),
-                 kept: Sequence[str] = ()) -> list[RougeVerdict]:
-    """Alpaca's loop over one batch: each candidate is compared with seeds, ``kept`` and the
-    candidates kept earlier in the same batch. Returns one verdict per candidate."""
-    f = RougeFilter(seeds, kept)
-    return [f.offer(c) for c in candidates]

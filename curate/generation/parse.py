@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Mapping, Sequence
+from typing import Sequence
 
 #: Alpaca's keyword blacklist (instructions a text-only model cannot follow).
 BLACKLIST = (
@@ -153,17 +153,6 @@ def parse_response(text: str, finish_reason: str | None, num_prompt_instructions
             continue
         accepted.append({"instruction": inst, "input": inp, "output": out, "position": idx})
     return accepted, rejected
-
-
-def post_process_gpt3_response(num_prompt_instructions: int,
-                               response: Mapping[str, str] | None) -> list[dict]:
-    """Alpaca's function with Alpaca's signature: ``response`` is ``{"text", "finish_reason"}``
-    or None; returns ``[{"instruction", "input", "output"}]`` (the accepted tasks only)."""
-    if response is None:
-        return []
-    accepted, _ = parse_response(response["text"], response.get("finish_reason"),
-                                 num_prompt_instructions)
-    return [{k: a[k] for k in ("instruction", "input", "output")} for a in accepted]
 
 
 _LABEL = re.compile(r"(?m)(?:^|(?<=\s))(\d{1,2})\.\s*(Instruction|Input|Output)\s*:")

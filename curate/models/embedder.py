@@ -54,26 +54,3 @@ def embed(texts: Sequence[str], cache_path: str | Path | None = None, batch_size
         return np.zeros((0, DIM), dtype=np.float32)
     return np.stack([cache[h] for h in hashes])
 
-
-def greedy_cosine_filter(emb: np.ndarray, threshold: float, chunk: int = 2048) -> list[tuple[bool, int | None, float]]:
-    """Order-dependent near-duplicate filter on normalised embeddings ``emb`` (N x D): row i is
-    dropped when its cosine similarity with any *kept* row j < i is ``>= threshold``. Returns
-    ``(keep, matched_row, score)`` per row; matched is the most similar kept row (first on ties).
-    Exact search: one (chunk x N) matrix product at a time."""
-    n = len(emb)
-    kept = np.ones(n, dtype=bool)
-    out: list[tuple[bool, int | None, float]] = []
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        sims = emb[start:stop] @ emb[:stop].T
-        for r in range(stop - start):
-            i = start + r
-            row = sims[r, :i]
-            cand = np.flatnonzero((row >= threshold) & kept[:i])
-            if len(cand):
-                j = int(cand[np.argmax(row[cand])])
-                kept[i] = False
-                out.append((False, j, float(row[j])))
-            else:
-                out.append((True, None, 0.0))
-    return out

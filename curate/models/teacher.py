@@ -13,17 +13,21 @@ completion (non-JSON or HTML body, no ``choices``: kind ``bad_response``). 401/4
 :class:`FatalTeacherError` (no point sending more requests).
 
 The API key is never written anywhere: every message that leaves this module goes through
-:func:`redact`.
+:func:`redact`. :func:`run_workers` runs concurrent requests with a liveness check of the
+server (generation and repair both use it); :func:`resolve_api_key` picks the key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 from urllib.parse import urlparse
+
+from curate.core.errors import CurateError
 
 log = logging.getLogger("curate.generation")
 
@@ -31,6 +35,12 @@ log = logging.getLogger("curate.generation")
 DUMMY_KEY = "sk-no-key-required"
 
 REDACTED = "***REDACTED***"
+
+#: Hosts that get :data:`DUMMY_KEY` when the key variable is unset.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+#: Seconds between two looks at the local teacher's process while requests run.
+LIVENESS_POLL_S = 0.2
 
 
 def redact(text: object, secrets: Sequence[str | None]) -> str:
@@ -49,6 +59,53 @@ def endpoint_host(base_url: str) -> str:
     u = urlparse(base_url)
     host = u.hostname or ""
     return f"{host}:{u.port}" if u.port else host
+
+
+def resolve_api_key(api_key_env: str | None, base_url: str) -> str:
+    """The key for ``base_url``: the value of the environment variable ``api_key_env`` when set
+    and non-empty, else :data:`DUMMY_KEY` for a host in :data:`LOCAL_HOSTS`. Raises
+    :class:`CurateError` (``"$VAR is not set (needed for host)"``) for a remote host without
+    a key."""
+    key = os.environ.get(api_key_env or "")
+    if key:
+        return key
+    if endpoint_host(base_url).rsplit(":", 1)[0].strip("[]") in LOCAL_HOSTS:
+        return DUMMY_KEY
+    raise CurateError(f"${api_key_env} is not set (needed for {endpoint_host(base_url)})")
+
+
+def redact_error(e: Exception, key: str) -> Exception:
+    """``e`` itself with ``key`` removed from its message (same object and class, attributes
+    such as ``metrics`` kept), for re-raising."""
+    e.args = (redact(str(e), [key]),)
+    return e
+
+
+async def run_workers(n: int, worker, alive=None, poll_s: float = LIVENESS_POLL_S) -> None:
+    """Run ``n`` concurrent copies of the coroutine function ``worker`` (no arguments; each
+    typically loops sending teacher requests until its work is done) until all return.
+
+    ``alive``: None, or a callable that raises (:class:`~curate.models.local_teacher.TeacherDied`
+    from :meth:`LocalTeacher.check_alive <curate.models.local_teacher.LocalTeacher.check_alive>`)
+    once the teacher is gone; it is called every ``poll_s`` seconds while workers run (not
+    after the last one returned: the caller decides whether a death after the work is done
+    matters). When it raises, or a worker raises, the other workers are cancelled at once
+    (requests in flight are abandoned, not retried) and that exception propagates."""
+    tasks = [asyncio.create_task(worker()) for _ in range(n)]
+    try:
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=poll_s if alive else None,
+                                               return_when=asyncio.FIRST_EXCEPTION)
+            if alive is not None and pending:  # first: a dead server explains any worker error
+                alive()
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    raise t.exception()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class TeacherError(Exception):
@@ -154,6 +211,16 @@ class Teacher:
         self._rng = random.Random(seed)
         self.client = openai.AsyncOpenAI(base_url=base_url, api_key=self._key, max_retries=0,
                                          timeout=timeout_s)
+
+    @classmethod
+    def from_params(cls, base_url: str, model: str, api_key: str | None, params: Mapping) -> "Teacher":
+        """A teacher configured by a resolved ``generate:`` section
+        (:class:`curate.core.config.GenerateRun`): its ``endpoint``, ``retry`` (``timeout_s``,
+        ``max_attempts``, ``backoff_base_s``, ``max_backoff_s``) and ``seed``."""
+        r = params["retry"]
+        return cls(base_url, model, api_key, endpoint=params["endpoint"], timeout_s=r["timeout_s"],
+                   max_attempts=r["max_attempts"], backoff_base_s=r["backoff_base_s"],
+                   max_backoff_s=r["max_backoff_s"], seed=params["seed"])
 
     def redact(self, text: object) -> str:
         """``text`` with this teacher's key removed."""

@@ -1,7 +1,7 @@
 """Regenerate the outputs of records that cleaning marked for ``repair``.
 
 AlpacaDataCleaned (gururise/AlpacaDataCleaned) replaced bad outputs with answers from a stronger
-model. ``curate generate --regenerate-outputs ANNOTATIONS`` does the same through the teacher:
+model. ``curate repair`` (:func:`run_repair`) does the same through the teacher:
 for every record with a ``repair`` annotation it sends Alpaca's own training prompt
 (:func:`curate.core.prompts.format_prompt`, so the teacher answers the task exactly as the
 student will see it) and writes the answer as a ``normalize`` annotation on ``output`` (stage
@@ -12,8 +12,12 @@ output in the record's ``meta.changes`` history, so ``curate diff`` shows the ch
 Answers are appended to a durable JSONL log as they arrive, so a killed run resumes without
 asking again. An empty or length-truncated answer is not used: the record keeps its ``repair``
 flag and the reason is logged. A run in which every request failed, or whose local teacher
-died, raises :class:`~curate.generation.generate.GenerationFailed` instead of writing an
+died, raises :class:`~curate.core.errors.StageFailed` instead of writing an
 annotation file with nothing in it.
+
+Imports only :mod:`curate.core` and :mod:`curate.models`: the teacher client, the concurrent
+request pool with its liveness check (:func:`curate.models.teacher.run_workers`) and the local
+teacher (:func:`curate.models.local_teacher.with_local_teacher`) are shared with generation.
 """
 
 from __future__ import annotations
@@ -25,8 +29,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Mapping
 
-from curate.core.errors import CurateError
+from curate.core.config import GenerateRun, validate_section
+from curate.core.errors import CurateError, StageFailed
+from curate.core.io import read_records
+from curate.core.jsonl import DurableJsonl, read_jsonl_resume
+from curate.core.prompts import format_prompt
 from curate.core.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
+from curate.core.text import format_counts, oneline
+from curate.models.local_teacher import TeacherDied, with_local_teacher
+from curate.models.teacher import (Teacher, TeacherError, endpoint_host, redact_error,
+                                   resolve_api_key, run_workers)
 
 log = logging.getLogger("curate.generation")
 
@@ -57,11 +69,6 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
                       concurrency: int, alive=None) -> tuple[dict[str, dict], Counter, Counter, list]:
     """Ask for the targets not yet in ``log_path``. Returns ``(done by id, counts, failure
     kinds, [last error])``; raises what ``alive`` raises (see ``run_workers``)."""
-    from curate.models.teacher import TeacherError
-    from curate.core.jsonl import DurableJsonl, read_jsonl_resume
-    from curate.generation.generate import run_workers
-    from curate.core.prompts import format_prompt
-
     done = {r["id"]: r for r in read_jsonl_resume(log_path)}
     todo = [t for t in targets if t["id"] not in done]
     out = DurableJsonl(log_path)
@@ -111,35 +118,28 @@ def regenerate_outputs(annotations: str | Path, records, params: Mapping, out_pa
     ``unusable`` (empty or cut by max_tokens), ``annotations``, ``failures_by_kind``. ``alive``:
     None or a callable raising :class:`~curate.models.local_teacher.TeacherDied` once the local
     teacher is gone. Raises
-    :class:`CurateError` as :func:`repair_targets`; :class:`GenerationFailed` (nothing written to
+    :class:`CurateError` as :func:`repair_targets`; :class:`StageFailed` (nothing written to
     ``out_path``) when requests were sent and none was answered, or when ``alive`` raises."""
-    from curate.models.teacher import Teacher, endpoint_host
-    from curate.generation.generate import GenerationFailed, _counts, _oneline
-    from curate.models.local_teacher import TeacherDied
-
     t0 = time.perf_counter()
     targets = repair_targets(annotations, records)
     sampling = dict(params.get("regenerate_sampling") or {"temperature": 0.7, "max_tokens": 1024})
-    teacher = Teacher(base_url, model, key, endpoint=params["endpoint"],
-                      timeout_s=params["retry"]["timeout_s"], max_attempts=params["retry"]["max_attempts"],
-                      backoff_base_s=params["retry"]["backoff_base_s"],
-                      max_backoff_s=params["retry"]["max_backoff_s"], seed=params["seed"])
+    teacher = Teacher.from_params(base_url, model, key, params)
     try:
         done, counts, kinds, last = asyncio.run(_regenerate(targets, teacher, sampling, Path(log_path),
                                                             params["concurrency"], alive))
     except TeacherDied as e:  # one line of what happened, then the server's log tail
-        raise GenerationFailed(f"repair: {e.summary}; answers so far are kept in {log_path} (a "
+        raise StageFailed(f"repair: {e.summary}; answers so far are kept in {log_path} (a "
                                f"rerun resumes); last lines of {e.log}:\n{e.log_tail}") from None
     if counts["failed"] and not counts["answered"]:
-        raise GenerationFailed(
+        raise StageFailed(
             f"repair: none of the {counts['failed']} outputs asked for was regenerated: "
-            f"{counts['failed']} requests failed ({_counts(kinds)}); last error: "
-            f"{_oneline(last[0] if last else '')}; {out_path} not written",
+            f"{counts['failed']} requests failed ({format_counts(kinds)}); last error: "
+            f"{oneline(last[0] if last else '')}; {out_path} not written",
             {"targets": len(targets), "answered": 0, "resumed": counts["resumed"],
              "failed": counts["failed"], "failures_by_kind": dict(kinds)})
     if counts["failed"]:
         log.warning("repair: %d of %d requests failed (%s); those records stay flagged",
-                    counts["failed"], counts["failed"] + counts["answered"], _counts(kinds))
+                    counts["failed"], counts["failed"] + counts["answered"], format_counts(kinds))
     host = endpoint_host(base_url)
     ann = []
     for t in targets:
@@ -166,3 +166,33 @@ def empty_repairs(out_path: str | Path, targets: int | None = None) -> dict:
     write_parquet(annotations_table([]), out_path)
     return {"targets": targets, "annotations": 0, "enabled": targets is not None}
 
+
+
+def run_repair(params: Mapping, annotations: str | Path, records_path: str | Path,
+               out_path: str | Path) -> dict:
+    """The ``repair`` stage: new outputs from the teacher (the local one when ``base_url`` is
+    null, started only when something is marked) for the records marked ``repair`` in
+    ``annotations`` (Parquet, ANNOTATION_SCHEMA), written as ``normalize`` annotations to
+    ``out_path``; see :func:`regenerate_outputs` for the metrics.
+
+    ``params``: the ``generate:`` section plus its files (:class:`curate.core.config.GenerateRun`;
+    ``regenerate_log`` is the durable answer log); ``records_path``: the records file the
+    annotations are about (``paths.ingested``). With nothing marked, writes an empty annotation
+    file (:func:`empty_repairs`, ``targets`` 0). Raises :class:`CurateError` for bad params, a
+    missing key for a remote endpoint or a bad annotations or records file, and
+    :class:`StageFailed` (messages redacted) when every request of the run failed or the local
+    teacher's process exits."""
+    p = validate_section(GenerateRun, params, "generate")
+    records = read_records(records_path)
+    if not repair_targets(annotations, records):  # nothing to repair: no teacher to start
+        return empty_repairs(out_path, targets=0)
+
+    def run(q: dict, alive) -> dict:
+        key = resolve_api_key(q["api_key_env"], q["base_url"])
+        try:
+            return regenerate_outputs(annotations, records, q, out_path, q["regenerate_log"],
+                                      q["base_url"], q["model"], key, alive=alive)
+        except CurateError as e:
+            raise redact_error(e, key) from None
+
+    return with_local_teacher(p, run) if not p["base_url"] else run(p, None)

@@ -90,3 +90,10 @@ def run_analyze(params: dict) -> dict:
     metrics["annotation_files"] = [str(p) for p in annotation_files]
     metrics["plot"] = {"dataset": dataset, "verbs": len({r["verb"] for r in rows}), "rows": len(rows)}
     return metrics
+
+
+def run(ctx) -> dict:
+    """``curate analyze``: :func:`run_analyze` timed, metrics in ``metrics/analyze.json``."""
+    from curate.stages.base import timed
+
+    return timed(ctx, "analyze", lambda: run_analyze(ctx.params))

@@ -17,23 +17,21 @@ arXiv:2109.07958), multiple-choice task on the 817-question v1 set
 * reported values are means over questions with standard errors ``std(ddof=1) / sqrt(n)``.
 
 Speed (exact, no approximation): every context starts with the same primer, and every choice
-of a question shares the context. :func:`loglikelihood_cached` runs the longest common token
+of a question shares the context. :func:`~curate.training.loglikelihood.loglikelihood_cached` runs the longest common token
 prefix of all contexts (the primer) *once*, runs each question once against that KV cache,
 and scores the choices against their question's cache; choices shared by ``mc1_targets``
 and ``mc2_targets`` are scored once. Per model this is ~6,200 choice rows of ~12 tokens
 instead of 10,390 rows of ~200 tokens (lm-evaluation-harness). The test suite checks it equals
-naive full-sequence scoring (:func:`loglikelihood_naive`) within 1e-4.
-
-Tokenisation follows lm-evaluation-harness ``_encode_pair``: trailing spaces of the context
-move to the continuation, then ``context`` and ``context + continuation`` are tokenized
-(no special tokens) and the continuation tokens are the tail of the second after
-``len(context tokens)``; the model sees ``context tokens + continuation tokens``.
+naive full-sequence scoring (:func:`~curate.training.loglikelihood.loglikelihood_naive`) within
+1e-4. Tokenisation follows lm-evaluation-harness ``_encode_pair``
+(:func:`~curate.training.loglikelihood.encode_pair`).
 
 User-oriented response loss: the 252 instructions of self-instruct's user-oriented set
 (Wang et al. 2022), instruction + ``instances[0].input`` formatted with Alpaca's prompt and
 ``instances[0].output + EOS`` as target, masked exactly as in training
-(:func:`curate.training.sft.tokenize_example`). ``user_oriented_loss`` = total NLL / total
-response tokens (nats per token), ``user_oriented_ppl`` = exp of it.
+(:func:`curate.training.sft.tokenize_example`) and scored by the one masked response NLL,
+:func:`curate.models.lm.response_nll`. ``user_oriented_loss`` = total NLL / total response
+tokens (nats per token), ``user_oriented_ppl`` = exp of it.
 
 Cost on 2 CPU cores (SmolLM2-135M, float32): TruthfulQA ~0.35 s per question (350 questions,
 2,607 choice rows, in 122 s; all 817 estimated at ~4.7 min, vs 44 min with lm-evaluation-harness
@@ -49,7 +47,6 @@ quantisation error.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -58,9 +55,10 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from curate.training.sft import IGNORE_INDEX, SupervisedCollator, tokenize_example
 from curate.core.config import EvaluateRun, validate_section
-from curate.models.student import offline
+from curate.models.lm import IGNORE_INDEX, load_causal_lm, response_nll
+from curate.training.loglikelihood import encode_pair, loglikelihood_cached
+from curate.training.sft import tokenize_example
 
 #: TruthfulQA ``presets.py`` ``QA_PRIMER`` (sylinrl/TruthfulQA), as used by lm-evaluation-harness.
 QA_PRIMER = (
@@ -93,185 +91,6 @@ def merged_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- log-likelihoods
-
-
-def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """(context token ids, continuation token ids) as lm-evaluation-harness ``_encode_pair``."""
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces > 0:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    whole = tokenizer(context + continuation, add_special_tokens=False)["input_ids"]
-    ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-    return list(ctx), list(whole[len(ctx):])
-
-
-def _check_requests(requests: Sequence[tuple[list[int], list[int]]]) -> None:
-    for i, (ctx, cont) in enumerate(requests):
-        if not ctx or not cont:
-            raise ValueError(f"request {i}: context and continuation must both be non-empty")
-
-
-def _continuation_logprob(logits, targets):
-    """Sum of log-softmax(logits)[t, targets[t]]; logits [n, V], targets [n] -> float."""
-    import torch
-
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return float(logp.gather(-1, targets[:, None]).sum())
-
-
-def loglikelihood_naive(model, requests: Sequence[tuple[list[int], list[int]]], batch_size: int = 16) -> list[float]:
-    """Total log-prob (nats) of each continuation given its context, one full forward per row.
-
-    ``requests``: list of (context ids, continuation ids), both non-empty. Rows are
-    right-padded into batches of ``batch_size``. The reference implementation for
-    :func:`loglikelihood_cached`. Raises ``ValueError`` on an empty context or continuation.
-    """
-    import torch
-
-    _check_requests(requests)
-    out = [0.0] * len(requests)
-    order = sorted(range(len(requests)), key=lambda i: -(len(requests[i][0]) + len(requests[i][1])))
-    with torch.inference_mode():
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
-            rows = [requests[i][0] + requests[i][1] for i in idx]
-            L = max(len(r) for r in rows)
-            ids = torch.zeros((len(rows), L), dtype=torch.long)
-            mask = torch.zeros((len(rows), L), dtype=torch.long)
-            for j, r in enumerate(rows):
-                ids[j, : len(r)] = torch.tensor(r)
-                mask[j, : len(r)] = 1
-            logits = model(input_ids=ids, attention_mask=mask).logits  # [B, L, V]
-            for j, i in enumerate(idx):
-                n_ctx, n_cont = len(requests[i][0]), len(requests[i][1])
-                # token at position t is predicted by logits at t-1
-                out[i] = _continuation_logprob(logits[j, n_ctx - 1 : n_ctx + n_cont - 1], ids[j, n_ctx : n_ctx + n_cont])
-    return out
-
-
-def common_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
-    """Length of the longest common prefix of the token sequences (0 if ``seqs`` is empty)."""
-    if not seqs:
-        return 0
-    n = min(len(s) for s in seqs)
-    first = seqs[0]
-    for k in range(n):
-        t = first[k]
-        if any(s[k] != t for s in seqs):
-            return k
-    return n
-
-
-def _logprobs_at(model, hidden, rows_pos, targets):
-    """Sum of log-probs of ``targets`` from ``hidden`` [B, L, H] at (row, position) pairs.
-
-    Applies the output embedding only at the needed positions (saves the 49k-way ``lm_head``
-    on context and padding tokens). Valid for models whose logits are ``lm_head(hidden)``
-    (Llama family; checked against the full forward in the tests).
-    """
-    import torch
-
-    r = torch.tensor([a for a, _ in rows_pos])
-    t = torch.tensor([b for _, b in rows_pos])
-    logits = model.get_output_embeddings()(hidden[r, t]).float()  # [N, V]
-    return torch.log_softmax(logits, dim=-1).gather(-1, torch.tensor(targets)[:, None])[:, 0]
-
-
-def loglikelihood_cached(model, requests: Sequence[tuple[list[int], list[int]]], batch_size: int = 32) -> list[float]:
-    """Same result as :func:`loglikelihood_naive`, sharing forward passes of common prefixes.
-
-    Two levels of KV caching, both exact:
-
-    1. P = longest common token prefix of all contexts (the TruthfulQA primer, 172 tokens),
-       capped so that every context keeps at least one token after it. It is run once.
-    2. Requests with the same context are grouped. Chunks of contexts (with at most
-       ``batch_size`` continuations in all) run their context tails ``context[P:]``
-       (right-padded, [Bq, Lq]) against the prefix cache repeated Bq times.
-    3. All continuations of the chunk ([Bc, Lc], right-padded) run against their own context's
-       cache (``batch_select_indices``), with ``attention_mask`` [Bc, P + Lq + Lc] that
-       masks the padding of the context tail, and explicit ``position_ids``
-       ``P + len(tail) + t``. The first continuation token is scored by the last context
-       token's output; token t > 0 by the continuation's own output at t - 1.
-
-    Exact up to float rounding (the test checks 1e-4 against the naive method). Falls back to
-    the naive method if the contexts share no prefix. Raises ``ValueError`` on an empty
-    context or continuation.
-    """
-    import torch
-
-    _check_requests(requests)
-    if not requests:
-        return []
-    P = min(common_prefix_length([c for c, _ in requests]), min(len(c) for c, _ in requests) - 1)
-    if P <= 0:
-        return loglikelihood_naive(model, requests, batch_size)
-    groups: dict[tuple, list[int]] = {}
-    for i, (ctx, _) in enumerate(requests):
-        groups.setdefault(tuple(ctx[P:]), []).append(i)
-    contexts = sorted(groups, key=len)
-    chunks, cur, n_cur = [], [], 0
-    for c in contexts:
-        if cur and n_cur + len(groups[c]) > batch_size:
-            chunks.append(cur)
-            cur, n_cur = [], 0
-        cur.append(c)
-        n_cur += len(groups[c])
-    chunks.append(cur)
-
-    decoder = model.get_decoder()
-    out = [0.0] * len(requests)
-    with torch.inference_mode():
-        prefix_cache = decoder(input_ids=torch.tensor([requests[0][0][:P]]), use_cache=True).past_key_values
-        for chunk in chunks:
-            # level 2: context tails [Bq, Lq] against the shared prefix
-            Bq, Lq = len(chunk), max(len(c) for c in chunk)
-            q_ids = torch.zeros((Bq, Lq), dtype=torch.long)
-            q_mask = torch.zeros((Bq, Lq), dtype=torch.long)
-            for j, c in enumerate(chunk):
-                q_ids[j, : len(c)] = torch.tensor(c)
-                q_mask[j, : len(c)] = 1
-            cache = copy.deepcopy(prefix_cache)
-            cache.batch_repeat_interleave(Bq)
-            q_out = decoder(
-                input_ids=q_ids,
-                attention_mask=torch.cat([torch.ones((Bq, P), dtype=torch.long), q_mask], 1),
-                position_ids=torch.arange(P, P + Lq)[None, :].expand(Bq, Lq),
-                past_key_values=cache,
-                use_cache=True,
-            )
-            # level 3: continuations [Bc, Lc] against their context's cache
-            rows = [(j, i) for j, c in enumerate(chunk) for i in groups[c]]
-            Bc, Lc = len(rows), max(len(requests[i][1]) for _, i in rows)
-            c_ids = torch.zeros((Bc, Lc), dtype=torch.long)
-            c_mask = torch.zeros((Bc, Lc), dtype=torch.long)
-            for r, (_, i) in enumerate(rows):
-                cont = requests[i][1]
-                c_ids[r, : len(cont)] = torch.tensor(cont)
-                c_mask[r, : len(cont)] = 1
-            sel = torch.tensor([j for j, _ in rows])
-            q_len = q_mask.sum(1)  # [Bq] real tail lengths
-            cache.batch_select_indices(sel)
-            c_out = decoder(
-                input_ids=c_ids,
-                attention_mask=torch.cat([torch.ones((Bc, P), dtype=torch.long), q_mask[sel], c_mask], 1),
-                position_ids=(P + q_len[sel])[:, None] + torch.arange(Lc)[None, :],
-                past_key_values=cache,
-                use_cache=False,
-            )
-            # first continuation token: from the last real context token (level 2 output)
-            first = _logprobs_at(model, q_out.last_hidden_state,
-                                 [(j, len(chunk[j]) - 1) for j, _ in rows], [requests[i][1][0] for _, i in rows])
-            # later tokens t >= 1: from continuation output at t - 1
-            pos = [(r, t - 1) for r, (_, i) in enumerate(rows) for t in range(1, len(requests[i][1]))]
-            tgt = [requests[i][1][t] for _, i in rows for t in range(1, len(requests[i][1]))]
-            rest = _logprobs_at(model, c_out.last_hidden_state, pos, tgt) if pos else torch.zeros(0)
-            k = 0
-            for r, (_, i) in enumerate(rows):
-                n = len(requests[i][1]) - 1
-                out[i] = float(first[r]) + float(rest[k : k + n].sum())
-                k += n
-    return out
 
 
 # --------------------------------------------------------------------------- TruthfulQA
@@ -383,27 +202,13 @@ def response_loss(model, tokenizer, records: Sequence[Mapping[str, Any]], max_le
     Returns ``{"loss": total NLL / response tokens (nats/token), "ppl": exp(loss),
     "loss_example_mean": mean of per-example mean NLL, "loss_example_stderr", "tokens", "n"}``.
     Examples whose response is entirely truncated away are skipped (counted in ``n_skipped``).
+    Scored by :func:`curate.models.lm.response_nll` in batches of ``batch_size``.
     """
-    import torch
-
     examples = [tokenize_example(r, tokenizer, max_length) for r in records]
     kept = [e for e in examples if any(x != IGNORE_INDEX for x in e["labels"])]
-    per_ex_nll, per_ex_tok = [], []
-    collate = SupervisedCollator(tokenizer.pad_token_id or 0)
+    # longest first, as response_nll runs them: the sums below add up in that order
     kept.sort(key=lambda e: -len(e["input_ids"]))
-    with torch.inference_mode():
-        for b in range(0, len(kept), batch_size):
-            batch = kept[b : b + batch_size]
-            padded = collate(batch)  # the training collator: same padding and masking
-            ids, labels, mask = padded["input_ids"], padded["labels"], padded["attention_mask"]
-            hidden = model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state  # [B, L, H]
-            valid = labels[:, 1:] != IGNORE_INDEX  # token t+1 is predicted at position t
-            rows, pos = valid.nonzero(as_tuple=True)
-            logits = model.get_output_embeddings()(hidden[rows, pos]).float()  # [N, V], only scored positions
-            nll_flat = torch.nn.functional.cross_entropy(logits, labels[rows, pos + 1], reduction="none")
-            nll = torch.zeros(valid.shape).index_put_((rows, pos), nll_flat)
-            per_ex_nll += nll.sum(1).tolist()
-            per_ex_tok += valid.sum(1).tolist()
+    per_ex_nll, per_ex_tok = response_nll(model, kept, tokenizer.pad_token_id or 0, batch_size)
     tokens = sum(per_ex_tok)
     loss = sum(per_ex_nll) / tokens
     m, se = _mean_stderr([a / t for a, t in zip(per_ex_nll, per_ex_tok)])
@@ -425,16 +230,9 @@ def evaluate(model_dir: str | Path, params: Mapping[str, Any] | None = None, met
     user_oriented_seconds, wall_seconds, params. ``name`` defaults to the folder name.
     Raises ``FileNotFoundError`` if an eval file is missing, ``CurateError`` on an unknown param.
     """
-    offline()
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     p = merged_params(params)
-    if p["torch_threads"]:
-        torch.set_num_threads(int(p["torch_threads"]))
     t0 = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    model, tokenizer = load_causal_lm(model_dir, torch_threads=p["torch_threads"])
 
     all_q = json.loads(Path(p["truthfulqa_path"]).read_text(encoding="utf-8"))
     idx = question_subset(len(all_q), p["n_questions"], p["seed"])

