@@ -129,10 +129,11 @@ class SupervisedCollator:
 # --------------------------------------------------------------------------- training
 
 
-def _examples(records_path, records: list[dict], tokenizer, p: Mapping) -> tuple[list[dict], list[dict]]:
-    """``(subset, tokenized examples)``: the ``train.sources`` filter, the seeded sample and
-    :func:`tokenize_example`. Raises ``ValueError`` when nothing is left or no response token
-    survives truncation."""
+def _examples(records_path, records: list[dict], tokenizer,
+              p: Mapping) -> tuple[list[dict], list[dict], list[dict]]:
+    """``(records kept by train.sources, subset, tokenized examples)``: the ``train.sources``
+    filter, the seeded sample and :func:`tokenize_example`. Raises ``ValueError`` when nothing
+    is left or no response token survives truncation."""
     if p["sources"] is not None:
         records = [r for r in records if r.get("source") in set(p["sources"])]
     subset = select_subset(records, p["n_examples"], p["seed"])
@@ -141,7 +142,7 @@ def _examples(records_path, records: list[dict], tokenizer, p: Mapping) -> tuple
     examples = [tokenize_example(r, tokenizer, p["max_length"]) for r in subset]
     if not any(x != IGNORE_INDEX for e in examples for x in e["labels"]):
         raise ValueError("no response tokens left after truncation; raise max_length")
-    return subset, examples
+    return records, subset, examples
 
 
 def _training_args(p: Mapping, out_dir: Path):
@@ -241,7 +242,7 @@ def train(
     set_seed(p["seed"])  # before the model is loaded, as it always was
     model, tokenizer = load_causal_lm(model_dir, torch_threads=p["torch_threads"], for_training=True)
     records = read_records(records_path).to_pylist()
-    subset, examples = _examples(records_path, records, tokenizer, p)
+    records, subset, examples = _examples(records_path, records, tokenizer, p)  # records: after train.sources
 
     out_dir = Path(out_dir)
     trainer = Trainer(

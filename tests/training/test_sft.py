@@ -167,3 +167,15 @@ def test_train_sources_filter_keeps_only_listed_sources(tiny, fixture_parquet, t
     not the locally generated records); an unknown source leaves nothing and says so."""
     with pytest.raises(ValueError, match=r"no records to train on \(train.sources \['generated.jsonl'\]\)"):
         train(fixture_parquet, tiny, tmp_path / "out", {"sources": ["generated.jsonl"], "max_steps": 1})
+
+
+def test_records_available_counts_only_the_listed_sources(tiny, tmp_path):
+    """metrics' records_available is what the sample was drawn from: after train.sources."""
+    rows = [rec(i, "Repeat the word.", "", "apple apple apple") for i in range(4)]
+    rows += [make_record(id=f"g{i}", instruction="Say hi.", input="", output="Hi.", source="generated.jsonl",
+                         source_index=i) for i in range(3)]
+    data = write_parquet(records_table(rows), tmp_path / "records.parquet")
+    m = train(data, tiny, tmp_path / "out", {"sources": ["t"], "n_examples": 2, "max_steps": 1, "max_length": 128})
+    assert (m["records_available"], m["examples"]) == (4, 2)
+    m = train(data, tiny, tmp_path / "out2", {"sources": None, "n_examples": 2, "max_steps": 1, "max_length": 128})
+    assert m["records_available"] == 7
