@@ -144,6 +144,8 @@ class Paths(Section):
     ifd_checkpoint: PathStr = "outputs/models/base"  # the student the IFD detector scores with
     judge_cache: PathStr = ".cache/curate/judge.jsonl"  # llm_judge's content-hash cache
     truthfulqa: PathStr = "data/eval/truthfulqa_v1_817_mc_task.json"
+    truthfulqa_v1_csv: PathStr = "data/eval/truthfulqa_v1_817.csv"      # decontamination (detect.contamination)
+    truthfulqa_2025_csv: PathStr = "data/eval/truthfulqa_2025_790.csv"  # the Jan 2025 revision, ditto
     user_oriented: PathStr = "data/eval/self_instruct_user_oriented_instructions.jsonl"
     models: PathStr = "outputs/models"
 
@@ -267,8 +269,17 @@ class LLMJudge(Section):
         return self
 
 
+class Contamination(Section):
+    """detect.contamination (on by default; its files: paths.truthfulqa_v1_csv,
+    truthfulqa_2025_csv, user_oriented)."""
+
+    ngram: PosInt = 13  # GPT-3's decontamination n-gram (words)
+    min_exact_words: PosInt = 5  # shorter evaluation prompts are not matched exactly
+
+
 class Detect(Section):
     policy: Policy = _model(Policy)
+    contamination: Contamination = _model(Contamination)
     output_mismatch: OutputMismatch = _model(OutputMismatch)
     input_ignored: InputIgnored = _model(InputIgnored)
     ifd: IFD = _model(IFD)

@@ -34,6 +34,8 @@ SCORE_UNITS: dict[str, tuple[str, float, float]] = {
     "relative_error": ("relative error abs(claimed - expected) / abs(expected), capped at 1", 0.0, 1.0),
     "cosine": ("cosine similarity of MiniLM embeddings, in [-1, 1] (low = unrelated)", -1.0, 1.0),
     "rating": ("the judge's rating, 0-5 (low = bad)", 0.0, 5.0),
+    "overlap": ("share of the text's word n-grams found in an evaluation set, in [0, 1] (1.0 = an exact match)",
+                0.0, 1.0),
     "ifd": ("IFD = loss(output | prompt) / loss(output), >= 0 (> 1: the prompt does not help)", 0.0, math.inf),
 }
 
@@ -71,6 +73,11 @@ class Detector:
 
     def check(self, rec: Mapping[str, str]) -> Finding | None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def metrics(self) -> dict | None:
+        """Detector-specific counts for ``metrics/detect.json`` (``by_detector.<name>``), after
+        the run; None (the default) adds nothing."""
+        return None
 
 
 @dataclass(frozen=True)

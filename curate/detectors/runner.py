@@ -21,19 +21,23 @@ from curate.detectors.registry import Detector
 
 
 def build_detectors(params: Mapping | None, embedding_cache: str | None = None, *,
-                    ifd_checkpoint: str | None = None, judge_cache: str | None = None) -> list[Detector]:
+                    ifd_checkpoint: str | None = None, judge_cache: str | None = None,
+                    paths: Mapping[str, str] | None = None) -> list[Detector]:
     """New instances of the detectors the ``detect:`` params section enables
     (:func:`curate.detectors.registry.enabled`; the section may be partial, defaults from
     :class:`curate.core.config.Detect`), in run order. An opt-in detector's section keys other
     than ``enabled`` are its constructor arguments; a detector's ``files`` (constructor
-    argument -> ``paths`` key) get ``embedding_cache``, ``ifd_checkpoint`` or ``judge_cache``.
+    argument -> ``paths`` key) get ``embedding_cache``, ``ifd_checkpoint``, ``judge_cache`` or
+    that key of ``paths`` (the validated ``paths`` section); a file left unset keeps the
+    constructor's default.
 
     Raises :class:`curate.core.config.ParamsError` for a section that does not fit the schema
     or an unknown detector or action in ``detect.policy``; :class:`CurateError` when an enabled
     detector needs a file (a constructor argument without default) that was not given; and
     ``TypeError`` when the schema and a constructor disagree (a bug)."""
     d = validate_section(Detect, params, "detect")
-    given = {"embedding_cache": embedding_cache, "ifd_checkpoint": ifd_checkpoint, "judge_cache": judge_cache}
+    given = {**(paths or {}), "embedding_cache": embedding_cache, "ifd_checkpoint": ifd_checkpoint,
+             "judge_cache": judge_cache}
     out: list[Detector] = []
     for spec in registry.enabled(d):
         cls = spec.cls
@@ -42,7 +46,8 @@ def build_detectors(params: Mapping | None, embedding_cache: str | None = None, 
         for arg, key in cls.files.items():
             if not given.get(key) and accepted[arg].default is inspect.Parameter.empty:
                 raise CurateError(f"detect.{spec.name} is enabled but no {arg} was given (paths.{key})")
-            kwargs[arg] = given.get(key)
+            if given.get(key) or accepted[arg].default is inspect.Parameter.empty:
+                kwargs[arg] = given.get(key)
         bad = sorted(k for k in kwargs if k not in accepted)
         if bad:  # the schema (curate.core.config) and the constructor disagree: a bug
             raise TypeError(f"{cls.__name__} takes no {bad}: curate.core.config.Detect.{spec.name} disagrees with it")
@@ -84,7 +89,11 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
                         "confidence": d.confidence if f.confidence is None else f.confidence})
             if action == "normalize" and f.field is not None:
                 rec = dict(rec, **{f.field: f.value})
-    return annotations_table(ann), _metrics(records.num_rows, ann, hits, detectors, timings)
+    m = _metrics(records.num_rows, ann, hits, detectors, timings)
+    extra = {d.name: x for d in detectors if (x := d.metrics()) is not None}
+    if extra:
+        m["by_detector"] = extra
+    return annotations_table(ann), m
 
 
 def _metrics(n_records: int, ann: list[dict], hits: Counter, detectors: Sequence[Detector],

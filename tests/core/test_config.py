@@ -280,15 +280,15 @@ def test_schema_knows_every_detector_and_every_constructor_argument():
 
     assert not Policy.model_fields  # any name: the registry checks them, config holds no copy
     sections = set(Detect.model_fields) - {"policy"}
-    opt_in = {s.name: s.cls for s in registry.specs() if s.opt_in}
-    assert sections <= set(opt_in)  # every section belongs to an opt-in detector
+    opt_in = {s.name: s.cls for s in registry.specs()}  # every detector: contamination is on by default
+    assert sections <= set(opt_in)  # every section belongs to a registered detector
 
     def arguments(cls):  # named constructor arguments other than the files from `paths`
         named = {n for n, p in inspect.signature(cls.__init__).parameters.items()
                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
         return named - {"self"} - set(cls.files)
 
-    for name, cls in opt_in.items():  # every opt-in detector with arguments has a section
+    for name, cls in opt_in.items():  # every detector with arguments has a section
         if arguments(cls):
             assert name in sections, name
     for name in sections:

@@ -111,9 +111,10 @@ def test_opt_in_switches():
 
 def test_categories_cover_what_detect_eval_reads():
     assert registry.categories()["math_check"] == "wrong_math" and len(registry.categories()) == len(registry.specs())
-    # with the shipped params: the 12 rule detectors, the categories detect-eval always reported
+    # with the shipped params: contamination and the 12 rule detectors
     cats = registry.categories(load_params(ROOT / "params.yaml")["detect"])
-    assert list(cats)[:3] == ["control_chars", "placeholder_input", "merged_instruction"] and len(cats) == 12
+    assert list(cats)[:4] == ["contamination", "control_chars", "placeholder_input", "merged_instruction"]
+    assert len(cats) == 13 and cats["contamination"] == "contamination"
     assert cats["cannot_fulfil"] == cats["refusal"] == "refusal"
 
 
