@@ -36,8 +36,9 @@ def build_detectors(params: Mapping | None, embedding_cache: str | None = None, 
     detector needs a file (a constructor argument without default) that was not given; and
     ``TypeError`` when the schema and a constructor disagree (a bug)."""
     d = validate_section(Detect, params, "detect")
-    given = {**(paths or {}), "embedding_cache": embedding_cache, "ifd_checkpoint": ifd_checkpoint,
-             "judge_cache": judge_cache}
+    given = dict(paths or {})  # the explicit files override paths' entries only when given
+    given.update({k: v for k, v in (("embedding_cache", embedding_cache), ("ifd_checkpoint", ifd_checkpoint),
+                                    ("judge_cache", judge_cache)) if v is not None})
     out: list[Detector] = []
     for spec in registry.enabled(d):
         cls = spec.cls

@@ -13,8 +13,7 @@ def run(ctx: Context) -> dict:
     ``detect.policy``; writes ``paths.detect_annotations``."""
     def work() -> dict:
         paths, d = ctx.paths, ctx.params["detect"]
-        detectors = build_detectors(d, paths["embedding_cache"], ifd_checkpoint=paths["ifd_checkpoint"],
-                                    judge_cache=paths["judge_cache"], paths=paths)
+        detectors = build_detectors(d, paths=paths)  # each detector's `files` come from paths
         ann, m = detect(read_records(paths["ingested"]), d["policy"], detectors)
         write_parquet(ann, paths["detect_annotations"])
         return m
