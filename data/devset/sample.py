@@ -61,6 +61,30 @@ POOLS = {
 
 N_PER_DETECTOR = 20
 
+# ``blind`` stratum (issue 11): a second uniform draw, labelled before any detector output on it
+# was looked at. Uniform over the ingested records not already in the dev set.
+BLIND_SEED = 20261202
+N_BLIND = 320
+
+
+def add_blind() -> None:
+    """Append the ``blind`` stratum: ``N_BLIND`` records drawn uniformly (``BLIND_SEED``) from the
+    ingested records not yet in ``sample.jsonl``. Idempotent: does nothing if it is already there."""
+    path = ROOT / "data/devset/sample.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    if any(r["stratum"] == "blind" for r in rows):
+        print("blind stratum already drawn")
+        return
+    taken = {r["id"] for r in rows}
+    records, _q, _m = ingest([str(ROOT / "data/alpaca/alpaca52k_real_subset.json")])
+    pool = [(i, s) for i, s in zip(records.column("id").to_pylist(), records.column("source_index").to_pylist())
+            if i not in taken]
+    pick = random.Random(BLIND_SEED).sample(pool, N_BLIND)
+    with path.open("a") as f:
+        f.write("".join(json.dumps({"id": i, "source_index": s, "stratum": "blind", "pool": None,
+                                    "pool_size": len(pool)}) + "\n" for i, s in pick))
+    print(f"{len(pick)} blind records (of {len(pool)}) -> {path}")
+
 
 def add_hits(annotations: str, checks: list[str] | None) -> None:
     """Append the ``hits`` stratum for ``checks`` (default: every check in the file)."""
@@ -94,6 +118,8 @@ def add_hits(annotations: str, checks: list[str] | None) -> None:
 
 
 def main() -> None:
+    if "--blind" in sys.argv:
+        return add_blind()
     if "--hits" in sys.argv:
         i = sys.argv.index("--hits")
         checks = sys.argv[sys.argv.index("--checks") + 1].split(",") if "--checks" in sys.argv else None
