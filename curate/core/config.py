@@ -67,6 +67,9 @@ Fields = Annotated[list[RecordField], Field(min_length=1)]
 Endpoint = Literal["chat", "completions"]
 Parser = Literal["alpaca", "lenient"]
 Action = Literal["keep", "review", "normalize", "repair", "drop"]
+#: A ``detect.policy`` value: an action, or ``repair_or_drop`` = ``repair`` when a teacher is
+#: configured (``repair.enabled``), else ``drop`` (resolved by curate.detectors.registry).
+PolicyAction = Literal["keep", "review", "normalize", "repair", "drop", "repair_or_drop"]
 Stop = Union[str, list[str]]
 
 #: Names ``generate.prompt`` accepts besides a file path (``curate.generation.prompt.PROMPTS``).
@@ -198,13 +201,14 @@ class Dedupe(Section):
 # ------------------------------------------------------------------------------ detect
 
 class Policy(_SetOnly):
-    """Detector name -> action: a mapping of any name to an action or null. An entry left out
-    (or null) keeps the registered default, ``review``. The names are checked against the
+    """Detector name -> action: a mapping of any name to an action, ``repair_or_drop`` (repair
+    when ``repair.enabled``, else drop) or null. An entry left out (or null) keeps the
+    registered default, ``review``. The names are checked against the
     detector registry when the detectors are built (``curate.detectors.registry``): this
     ground-floor module holds no copy of them."""
 
     model_config = ConfigDict(extra="allow", strict=True)
-    __pydantic_extra__: dict[str, Optional[Action]] = Field(init=False)
+    __pydantic_extra__: dict[str, Optional[PolicyAction]] = Field(init=False)
 
 
 class SamplingOverride(_SetOnly):

@@ -41,8 +41,8 @@ class ControlChars(Detector):
 
 # "<noinput>", "No input.", "`<noinput>`", "N/A", "<none>", "No input required" ...
 PLACEHOLDER_INPUT = re.compile(
-    r"""^[\s"'`<\[(]*(?:no[\s_-]*input(?:\s+(?:is\s+)?(?:required|needed|necessary|provided|given))?
-        |none|n/?a|null|nil|empty|not\s+applicable)[\s.:"'`>\])]*$""",
+    r"""^[\s"'`<\[(\\]*(?:no[\s_-]*input(?:\s+(?:is\s+)?(?:required|needed|necessary|provided|given))?
+        |none|n/?a|null|nil|empty|not\s+applicable)[\s.:"'`>\])\\]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 

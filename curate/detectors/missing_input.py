@@ -6,9 +6,10 @@ labelled dev set calls them ``unclear_instruction`` ("cannot be done because nee
 is missing, and the input does not supply it"). The teacher then either asks for the text or
 invents one and answers about it; neither is a useful demonstration.
 
-Added as the worked example of "adding a detector touches one new file and its test"
-(docs/detectors.md): opt-in, switched on by a ``detect.policy`` line such as
-``missing_input: review``.
+Two detectors (issue 11, "dangling references"): ``missing_input`` flags every dangling
+reference as ``unclear_instruction``; ``hallucinated_reference`` additionally flags, as
+``hallucination``, the records whose output acts as if it had seen the missing content (it
+summarises, classifies or quotes it) instead of asking for it or saying it is not there.
 """
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ _REFERENCE = re.compile(
        | \bthe\s+{_THING}\s+(?:below|above)\b
        | \bthe\s+following(?=\s*[.:]?\s*$|\s+(?:into|in|to|as|using|from|so|with|by|for)\b)""",
     re.IGNORECASE | re.VERBOSE)
+# "the underlined word", "the bolded phrase": plain text has no formatting, so unless the record
+# carries markup (**x**, _x_, <b>x</b>) or the input is the one word meant, the reference dangles.
+_FORMATTED = re.compile(r"\b(?:the|each|all)\s+(?:\w+\s+)?(?:underlined|bold|bolded|italici[sz]ed|italic|highlighted|"
+                        r"emphasi[sz]ed|capitali[sz]ed|marked|starred)\s+(?:words?|phrases?|parts?|text|terms?|sections?|verbs?|nouns?)\b",
+                        re.IGNORECASE)
+_MARKUP = re.compile(r"\*\*?\w[^*]*\*|(?<!\w)_\w[^_]*_(?!\w)|</?(?:b|u|i|em|strong|mark)>|\[[^\]]+\]|[A-Z]{3,}\b(?<!\bI)")
+# The output asks for the content, or says it is not there: honest, not hallucinated.
+_ASKS_BACK = re.compile(
+    r"\b(?:please\s+(?:provide|share|give|send|paste|specify|include)|(?:no|not\s+(?:a|any))\s+(?:\w+\s+){0,2}(?:was|were|is|are|has\s+been)\s+"
+    r"(?:given|provided|included|specified|attached)|(?:was|were|is|are|has\s+been)\s+not\s+(?:given|provided|included|specified)|"
+    r"(?:did\s+not|didn't|do\s+not|don't)\s+(?:provide|give|include|specify|see)|(?:I\s+)?(?:need|would\s+need|require)\s+(?:the|more|some)\s+"
+    r"(?:\w+\s+){0,2}(?:to|in\s+order)|cannot\s+(?:\w+\s+){0,3}without|there\s+is\s+no\s+(?:\w+\s+){0,2}(?:given|provided|here)|"
+    r"missing|not\s+enough\s+information|insufficient\s+information|unclear)\b",
+    re.IGNORECASE)
+
 # The instruction carries the content itself: after a colon, in quotes or on a later line ...
 _INLINE = re.compile(r""":\s*\S|"[^"]{2,}"|“[^”]{2,}”|(?:^|\s)'[^']{2,}'|\n\s*\S""")
 # ... or right after the reference ("this equation 14 + 35", "the following sentence - ...") or
@@ -52,10 +68,42 @@ _GENERAL_TASK = re.compile(r"\b(?:function|program|algorithm|code|script|method|
                            r"model|system|approach|procedure|pseudo-?code|api|app|application|tool)\b", re.IGNORECASE)
 
 
-@register("missing_input", category="unclear_instruction", order=130, score="strength", opt_in=True,
+def dangling_reference(rec) -> tuple[float, str] | None:
+    """``(strength, phrase)`` when the instruction refers to content the record does not
+    contain ("the following sentence" with an empty input, "the underlined word" with no
+    markup), else None. The rules are :class:`MissingInput`'s (its docstring)."""
+    inst, inp = rec["instruction"], rec["input"].strip()
+    fm = _FORMATTED.search(inst)
+    if fm and not _MARKUP.search(inst + " " + inp) and len(inp.split()) != 1:
+        return 0.8, fm.group(0).strip()
+    if inp and not PLACEHOLDER_INPUT.match(inp):
+        return None
+    if _INLINE.search(inst):
+        return None  # the instruction carries the content itself
+    for m in _REFERENCE.finditer(inst):
+        phrase = m.group(0).strip()
+        first = phrase.split()[0].lower()
+        if first in ("this", "these") and _ASKS_FOR.match(inst):
+            continue
+        if "given" in phrase.lower().split()[:2] and _GENERAL_TASK.search(inst):
+            continue
+        if _FOLLOWS.search(inst[m.end():]):
+            continue
+        return (0.8 if first in ("this", "these") else 0.9), phrase
+    return None
+
+
+def _missing(rec) -> str:
+    inp = rec["input"].strip()
+    if _FORMATTED.search(rec["instruction"]) and inp and not PLACEHOLDER_INPUT.match(inp):
+        return "the record has no formatting to show it"
+    return "no input is given" if not inp else f"the input is a placeholder {quote(inp, 20)}"
+
+
+@register("missing_input", category="unclear_instruction", order=130, score="strength",
           summary=('instruction refers to "the following/given/this X" (a sentence, text, list, article ...) '
-                   "that neither the input nor the instruction contains; photos and videos are left to "
-                   "unseeable_content"))
+                   'that neither the input nor the instruction contains, or to "the underlined/bold word" in '
+                   'text with no formatting; photos and videos are left to unseeable_content'))
 class MissingInput(Detector):
     """The instruction refers to content that is not there: "the following sentence", "the
     given text", "the provided list", "the article below", "a given sentence", "this paragraph",
@@ -68,34 +116,47 @@ class MissingInput(Detector):
     following photo": ``unseeable_content``'s case); "this X" where the instruction asks to write
     the X ("Write a poem ... this poem should rhyme") or qualifies it ("this type of question");
     "a/the given X" in code and algorithm tasks ("a function that reverses a given string"),
-    which describe a general input. ``score`` is 0.9 for following/given/provided/below
-    references and 0.8 for "this X". False-positive risk: a generic "a given X" outside code
-    tasks ("optimize a given webpage"); a task answerable without the content it mentions.
+    which describe a general input. Also flagged: "the underlined/bolded/italicized/highlighted
+    word" when neither instruction nor input carries markup (``**x**``, ``_x_``, ``<b>``, brackets,
+    capitals) and the input is not the single word meant. ``score`` is 0.9 for
+    following/given/provided/below references and 0.8 for "this X" and formatting references.
+    False-positive risk: a generic "a given X" outside code tasks ("optimize a given webpage"); a
+    task answerable without the content it mentions; a formatting reference whose sentence has
+    one obvious candidate word.
     """
 
-    # 95% Wilson lower bound of 21/27: the real-data hits, read by hand, whose task cannot be done
-    # without the missing content (docs/detectors.md); the dev set has 1 flag only (0/1 labelled
-    # unclear_instruction: its labeller called that record's placeholder input the only problem)
-    confidence = 0.59
+    confidence = 0.67  # 95% Wilson lower bound of its dev-set precision (37/46 unclear_instruction), docs/detectors.md
 
     def check(self, rec):
-        inst, inp = rec["instruction"], rec["input"].strip()
-        if inp and not PLACEHOLDER_INPUT.match(inp):
+        got = dangling_reference(rec)
+        if got is None:
             return None
-        if _INLINE.search(inst):
-            return None  # the instruction carries the content itself
-        for m in _REFERENCE.finditer(inst):
-            phrase = m.group(0).strip()
-            first = phrase.split()[0].lower()
-            if first in ("this", "these") and _ASKS_FOR.match(inst):
-                continue
-            if "given" in phrase.lower().split()[:2] and _GENERAL_TASK.search(inst):
-                continue
-            if _FOLLOWS.search(inst[m.end():]):
-                continue
-            this = first in ("this", "these")
-            given = "no input is given" if not inp else f"the input is a placeholder {quote(inp, 20)}"
-            return Finding(0.8 if this else 0.9,
-                           f"instruction refers to {quote(phrase, 40)} but {given} and the instruction does "
-                           f"not contain it; output {quote(rec['output'], 50)}")
-        return None
+        strength, phrase = got
+        return Finding(strength, f"instruction refers to {quote(phrase, 40)} but {_missing(rec)} and the "
+                                 f"instruction does not contain it; output {quote(rec['output'], 50)}")
+
+
+@register("hallucinated_reference", category="hallucination", order=131, score="strength",
+          summary=('a dangling reference (as missing_input) whose output acts as if it had seen the missing '
+                   'content instead of asking for it or saying it is not there'))
+class HallucinatedReference(Detector):
+    """A dangling reference (:func:`dangling_reference`) answered as if the content were there:
+    the output summarises, classifies, rewrites or quotes a text nobody gave, rather than asking
+    for it ("Please provide the sentence") or saying it is missing. The teacher invented the
+    content, so the demonstration teaches the student to do the same (Alpaca's "hallucinated
+    answers"; issue 11). Outputs that are empty are left to ``empty_output``; lost formatting
+    ("the underlined word") is not invented content and is left to ``missing_input``.
+
+    False-positive risk: an output that answers a generic version of the task ("Suggest ways to
+    optimize a given webpage" -> general advice) is not strictly about invented content."""
+
+    confidence = 0.50  # 95% Wilson lower bound of its dev-set precision (18/26 hallucination), docs/detectors.md
+
+    def check(self, rec):
+        got = dangling_reference(rec)
+        out = rec["output"].strip()
+        if got is None or not out or _ASKS_BACK.search(out) or _FORMATTED.fullmatch(got[1]):
+            return None  # a lost underline is missing formatting, not invented content
+        strength, phrase = got
+        return Finding(strength, f"instruction refers to {quote(phrase, 40)} but {_missing(rec)}; the output acts "
+                                 f"as if it had seen it: {quote(out, 60)}")

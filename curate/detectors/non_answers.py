@@ -21,10 +21,24 @@ _EMPTY_OUTPUT = re.compile(
 )
 
 
+# The whole output is one angle-bracket placeholder standing for media or for a missing output:
+# "<A visual logo design>", "<output audio>", "<GIF of a basketball being shot>", "<No output - this is
+# a visual task.>". HTML is not a placeholder: "<!-- ... -->", "<img src=...>", "</p>", "<br>".
+_BRACKET_PLACEHOLDER = re.compile(r"^\s*<\s*([^<>=!/][^<>=]{0,118})>\s*\.?\s*$")
+_HTML_TAGS = frozenset("a abbr address article aside audio b body br button canvas caption code div dl em embed "
+                       "footer form h1 h2 h3 h4 h5 h6 head header hr html i iframe img input label li link main "
+                       "meta nav ol option p pre script section select small source span strong style table tbody "
+                       "td textarea th thead title tr u ul video".split())
+
+
 @register("empty_output", category="empty_output", order=40, score="strength",
-          summary='empty, whitespace or placeholder output (`<nooutput>`, "N/A")')
+          summary=('empty, whitespace or placeholder output (`<nooutput>`, "N/A", or one angle-bracket '
+                   'placeholder for media such as `<A visual logo design>`)'))
 class EmptyOutput(Detector):
-    """An output that is empty, whitespace, or a placeholder (``<nooutput>``, ``<noinput>``, "N/A").
+    """An output that is empty, whitespace, or a placeholder (``<nooutput>``, ``<noinput>``, "N/A"),
+    including one angle-bracket placeholder that stands for media or a missing output
+    (``<output audio>``, ``<Data visualization of monthly purchases>``); an HTML tag
+    (``<img src="a.jpg">``, ``<br>``) is an answer, not a placeholder.
 
     A bare "None" is left alone: it can be a correct answer."""
 
@@ -36,6 +50,9 @@ class EmptyOutput(Detector):
             return Finding(1.0, "output is empty")
         if v.strip().lower() != "none" and _EMPTY_OUTPUT.match(v):
             return Finding(1.0, f"output is a placeholder {quote(v)}")
+        m = _BRACKET_PLACEHOLDER.match(v)
+        if m and m.group(1).strip().lower() not in _HTML_TAGS:
+            return Finding(0.9, f"output is an angle-bracket placeholder {quote(v)} standing for content it does not contain")
         return None
 
 _CANNOT = re.compile(

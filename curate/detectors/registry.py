@@ -165,20 +165,28 @@ def _unknown(name: str, known: list[str]) -> ParamsError:
     return ParamsError(f"detect.policy.{name}: unknown detector {name!r}{hint} (known: {', '.join(sorted(known))})")
 
 
-def resolve_policy(policy: Mapping[str, str | None] | None, extra_names: tuple[str, ...] = ()) -> dict[str, str]:
+#: Policy value for verified wrong answers: ``repair`` when a teacher is configured, else ``drop``.
+REPAIR_OR_DROP = "repair_or_drop"
+
+
+def resolve_policy(policy: Mapping[str, str | None] | None, extra_names: tuple[str, ...] = (), *,
+                   teacher: bool = False) -> dict[str, str]:
     """Detector name -> action for every registered detector (and ``extra_names``, detectors
     not in the registry such as test doubles): ``policy``'s action where it names one, else
-    :data:`DEFAULT_ACTION`. A null action means the default. Raises :class:`ParamsError` (one
-    line naming ``detect.policy.<name>``) for a name nobody registered or an action not in
-    :data:`curate.core.schema.ACTIONS`."""
+    :data:`DEFAULT_ACTION`. A null action means the default; :data:`REPAIR_OR_DROP` becomes
+    ``repair`` when ``teacher`` (``repair.enabled``: the repair stage will regenerate the
+    output) and ``drop`` otherwise, so a verified wrong answer is never kept unrepaired. Raises
+    :class:`ParamsError` (one line naming ``detect.policy.<name>``) for a name nobody
+    registered or an action not in :data:`curate.core.schema.ACTIONS` (or ``repair_or_drop``)."""
     known = [s.name for s in specs()] + [n for n in extra_names if n not in _SPECS]
     for name, action in (policy or {}).items():
         if name not in known:
             raise _unknown(name, known)
-        if action is not None and action not in ACTIONS:
+        if action is not None and action not in ACTIONS and action != REPAIR_OR_DROP:
             raise ParamsError(f"detect.policy.{name}: unknown action {action!r} "
-                              f"(expected {', '.join(ACTIONS)} or null)")
-    return {n: (policy or {}).get(n) or DEFAULT_ACTION for n in known}
+                              f"(expected {', '.join(ACTIONS)}, {REPAIR_OR_DROP} or null)")
+    out = {n: (policy or {}).get(n) or DEFAULT_ACTION for n in known}
+    return {n: ("repair" if teacher else "drop") if a == REPAIR_OR_DROP else a for n, a in out.items()}
 
 
 def sections() -> set[str]:

@@ -57,12 +57,13 @@ def build_detectors(params: Mapping | None, embedding_cache: str | None = None, 
 
 
 def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
-           detectors: Sequence[Detector] | None = None) -> tuple[pa.Table, dict]:
+           detectors: Sequence[Detector] | None = None, *, teacher: bool = False) -> tuple[pa.Table, dict]:
     """Run ``detectors`` (default: every detector that is not opt-in) over every record of
     ``records`` (RECORD_SCHEMA). Each finding becomes one annotation (ANNOTATION_SCHEMA) whose
     action is ``policy[name]`` (``detect.policy``; one of :data:`curate.core.schema.ACTIONS`)
     or, where the policy says nothing, :data:`curate.detectors.registry.DEFAULT_ACTION`
-    (``review``); its confidence is the finding's own or the detector's.
+    (``review``); its confidence is the finding's own or the detector's. ``teacher`` (a repair
+    teacher is configured) turns ``repair_or_drop`` into ``repair``, else into ``drop``.
 
     Detectors see the record as normalised by earlier findings whose action is ``normalize``,
     so a ``normalize`` annotation's ``value`` is the field's full new text and annotations apply
@@ -70,16 +71,20 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
     Raises :class:`curate.core.config.ParamsError` for an unknown action or detector name."""
     if detectors is None:
         detectors = [s.cls() for s in registry.specs() if not s.opt_in]
-    actions = registry.resolve_policy(policy, tuple(d.name for d in detectors))
+    actions = registry.resolve_policy(policy, tuple(d.name for d in detectors), teacher=teacher)
     timings = {}
     for d in detectors:
         t0 = time.perf_counter()
         d.prepare(records)
         timings[d.name] = time.perf_counter() - t0
     ann, hits = [], Counter()
+    spent = dict.fromkeys((d.name for d in detectors), 0.0)
+    clock = time.perf_counter
     for rec in records.select(["id", "instruction", "input", "output"]).to_pylist():
         for d in detectors:
+            t0 = clock()
             f = d.check(rec)
+            spent[d.name] += clock() - t0
             if f is None:
                 continue
             action = actions[d.name]
@@ -91,6 +96,8 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
             if action == "normalize" and f.field is not None:
                 rec = dict(rec, **{f.field: f.value})
     m = _metrics(records.num_rows, ann, hits, detectors, timings)
+    # wall time per detector: prepare (batch signals) + check over every record
+    m["seconds_by_detector"] = {n: round(spent[n] + timings[n], 3) for n in spent}
     extra = {d.name: x for d in detectors if (x := d.metrics()) is not None}
     if extra:
         m["by_detector"] = extra

@@ -10,11 +10,14 @@ from curate.stages.base import Context, timed
 
 def run(ctx: Context) -> dict:
     """Run the detectors the ``detect`` params enable over ``paths.ingested``, actions from
-    ``detect.policy``; writes ``paths.detect_annotations``."""
+    ``detect.policy`` (``repair_or_drop`` -> ``repair`` when ``repair.enabled``, else ``drop``);
+    writes ``paths.detect_annotations``."""
     def work() -> dict:
         paths, d = ctx.paths, ctx.params["detect"]
         detectors = build_detectors(d, paths=paths)  # each detector's `files` come from paths
-        ann, m = detect(read_records(paths["ingested"]), d["policy"], detectors)
+        teacher = bool(ctx.params["repair"]["enabled"])
+        ann, m = detect(read_records(paths["ingested"]), d["policy"], detectors, teacher=teacher)
+        m["wrong_answers"] = "repair" if teacher else "drop"  # what repair_or_drop resolved to
         write_parquet(ann, paths["detect_annotations"])
         return m
     return timed(ctx, "detect", work)

@@ -66,7 +66,7 @@ FAILURES = [
     ("dedupe: {embedding: {mode: kmeans}}", "dedupe.embedding.mode", "'kmeans' is not allowed (expected cluster or greedy)"),
     ("dedupe: {embedding: {views: [prompt, answer]}}", "dedupe.embedding.views[1]", "(expected prompt or output)"),
     ("dedupe: {exact: {fields: []}}", "dedupe.exact.fields", "a non-empty list of instruction, input or output"),
-    ("detect: {policy: {refusal: delete}}", "detect.policy.refusal", "keep, review, normalize, repair, drop or null"),
+    ("detect: {policy: {refusal: delete}}", "detect.policy.refusal", "keep, review, normalize, repair, drop, repair_or_drop or null"),
     # an unknown detector name in detect.policy is the registry's to reject, when the detectors are
     # built: tests/detectors/test_registry.py::test_unknown_policy_name_is_rejected_when_building
     ("generate: {endpoint: responses}", "generate.endpoint", "(expected chat or completions)"),

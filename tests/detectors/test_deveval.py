@@ -1,5 +1,5 @@
 """Precision floors on the hand-labelled dev set (data/devset/, curate/detectors/deveval.py): every
-detector is run on the 550 labelled real records here, with the shipped detect.policy (so the
+detector is run on the labelled real records here, with the shipped detect.policy (so the
 hygiene detectors normalise before the others look), and a change that makes a detector flag good
 records fails CI. Floors sit below the precision measured when they were set (docs/detectors.md)."""
 
@@ -28,6 +28,13 @@ FLOORS = {
     "empty_code": 0.8,
     "math_check": 0.9,
     "non_english": 0.5,
+    "non_text_substitute": 0.7,
+    "computed_answer": 0.85,
+    "count_check": 0.8,
+    "order_check": 0.8,
+    "choice_check": 0.5,
+    "missing_input": 0.6,
+    "hallucinated_reference": 0.5,
 }
 # The embedding detectors (off by default) rarely find their own category but their hits are
 # mostly bad records of some kind: their floor is on "flagged records with any labelled problem".
@@ -51,8 +58,9 @@ def dev_records(devset):
 def test_devset_is_complete_and_stratified(devset, dev_records):
     assert len(devset) >= 300 and dev_records.num_rows == len(devset)
     strata = {r["stratum"] for r in devset}
-    assert strata == {"random", "enriched", "hits"}
+    assert strata == {"random", "enriched", "hits", "blind"}
     assert sum(r["stratum"] == "random" for r in devset) >= 200
+    assert sum(r["stratum"] == "blind" for r in devset) >= 300
 
 
 def test_rule_detectors_meet_their_precision_floor(devset, dev_records):
@@ -94,14 +102,28 @@ def test_wilson_interval_and_loader_errors(tmp_path):
         load_devset(tmp_path / "s.jsonl", tmp_path / "l.jsonl")
 
 
-def test_evaluate_counts_hits_for_precision_not_recall():
+def test_evaluate_counts_hits_for_precision_and_uniform_draws_for_recall():
     dev = [{"id": "r1", "stratum": "random", "pool": None, "labels": {"refusal"}},
            {"id": "r2", "stratum": "random", "pool": None, "labels": set()},
+           {"id": "b1", "stratum": "blind", "pool": None, "labels": {"refusal"}},
+           {"id": "b2", "stratum": "blind", "pool": None, "labels": {"wrong_math"}},
+           {"id": "b3", "stratum": "blind", "pool": None, "labels": set()},
            {"id": "h1", "stratum": "hits", "pool": "refusal", "labels": {"refusal"}},
            {"id": "e1", "stratum": "enriched", "pool": "x", "labels": {"refusal"}}]
-    ann = [{"id": i, "check_name": "refusal"} for i in ("r1", "r2", "h1")]
-    m = evaluate(ann, dev, {"refusal": "refusal"})["detectors"]["refusal"]
-    assert (m["flagged"], m["true_positives"], m["precision"]) == (3, 2, 0.6667)
-    assert m["precision_any"] == 0.6667
-    assert (m["positives"], m["recall"]) == (2, 0.5)  # r1 found, e1 missed; h1 not counted
-    assert (m["positives_random"], m["recall_random"]) == (1, 1.0)
+    ann = [{"id": i, "check_name": "refusal", "action": "drop"} for i in ("r1", "r2", "h1", "b1")]
+    m = evaluate(ann, dev, {"refusal": "refusal"})
+    d = m["detectors"]["refusal"]
+    assert (d["flagged"], d["true_positives"], d["precision"]) == (4, 3, 0.75)
+    assert d["precision_any"] == 0.75
+    # r1 and b1 found; e1 (enriched) and h1 (hits) are not uniform draws: not counted for recall
+    assert (d["positives"], d["recall"]) == (2, 1.0)
+    assert (d["positives_blind"], d["recall_blind"]) == (1, 1.0)
+    o = m["overall"]
+    # uniform: r1 r2 b1 b2 b3; with a problem r1 b1 b2; found r1 r2 b1
+    assert (o["uniform_records"], o["with_problem"], o["found"], o["found_with_problem"]) == (5, 3, 3, 2)
+    assert (o["precision"], o["recall"]) == (0.6667, 0.6667)
+    # blind only: b1 b2 b3; with a problem b1 b2; found b1
+    assert (o["blind"]["found"], o["blind"]["with_problem"], o["blind"]["recall"], o["blind"]["precision"]) == (1, 2, 0.5, 1.0)
+    # ok records: r2 and b3; r2 is dropped
+    assert (o["ok_records"], o["ok_dropped"], o["harm"]) == (2, 1, 0.5)
+    assert o["harm_ci95"][0] < 0.5 < o["harm_ci95"][1]

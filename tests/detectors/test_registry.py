@@ -16,14 +16,18 @@ from tests.conftest import ROOT
 
 SHIPPED_POLICY = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["detect"]["policy"]
 
-#: The action each detector had with the shipped params.yaml before the registry (its old
-#: ``default_action`` unless the policy overrode it): the registry must not change any of them.
+#: The action each detector gets with the shipped params.yaml (no repair teacher: repair.enabled is
+#: false, so the verified wrong answers' repair_or_drop resolves to drop). Before issue 11 these were
+#: the actions the registry had to preserve; issue 11 changed math_check (repair -> repair_or_drop)
+#: and added the rest below.
 ACTIONS_BEFORE = {
     "control_chars": "normalize", "placeholder_input": "normalize", "merged_instruction": "normalize",
     "empty_output": "drop", "cannot_fulfil": "review", "refusal": "drop", "unseeable_content": "review",
-    "non_text_request": "drop", "truncated_output": "repair", "empty_code": "repair", "math_check": "repair",
+    "non_text_request": "drop", "truncated_output": "repair", "empty_code": "repair", "math_check": "drop",
     "non_english": "review", "output_mismatch": "review", "input_ignored": "review", "ifd": "review",
-    "llm_judge": "review",
+    "llm_judge": "review", "non_text_substitute": "keep", "missing_input": "review",
+    "hallucinated_reference": "review", "computed_answer": "drop", "count_check": "drop", "order_check": "drop",
+    "choice_check": "review",
 }
 
 
@@ -47,13 +51,13 @@ def test_new_detectors_run_in_order_with_their_categories():
     by_name = {s.name: s for s in registry.specs()}
     names = [s.name for s in registry.specs() if not s.opt_in]
     actions = registry.resolve_policy(SHIPPED_POLICY)
-    assert names[-4:] == ["truncated_output", "empty_code", "math_check", "non_english"]
+    assert names.index("truncated_output") < names.index("empty_code") < names.index("math_check") < names.index("non_english")
     assert names.index("cannot_fulfil") < names.index("refusal")      # the specific non-answer first
     assert names.index("merged_instruction") < names.index("truncated_output")  # judge the cut output
     # (category, action with the shipped params.yaml); the action of math_check and empty_code
     # was review by default and repair by policy, as it still is
     for name, category, action in [("truncated_output", "truncated_output", "repair"), ("refusal", "refusal", "drop"),
-                                   ("non_english", "non_english", "review"), ("math_check", "wrong_math", "repair"),
+                                   ("non_english", "non_english", "review"), ("math_check", "wrong_math", "drop"),
                                    ("empty_code", "empty_code", "repair")]:
         d = by_name[name]
         assert (d.category, actions[name]) == (category, action)
@@ -61,10 +65,17 @@ def test_new_detectors_run_in_order_with_their_categories():
 
 
 def test_shipped_policy_resolves_every_detector_to_its_action_before_the_registry():
-    actions = registry.resolve_policy(load_params(ROOT / "params.yaml")["detect"]["policy"])
+    policy = load_params(ROOT / "params.yaml")["detect"]["policy"]
+    actions = registry.resolve_policy(policy)
     assert {n: actions[n] for n in ACTIONS_BEFORE} == ACTIONS_BEFORE
     # every escalation is written in params.yaml, none is left to code
-    assert {n: a for n, a in ACTIONS_BEFORE.items() if a != "review"}.items() <= SHIPPED_POLICY.items()
+    assert all(n in SHIPPED_POLICY for n, a in ACTIONS_BEFORE.items() if a != "review")
+    # with a repair teacher (repair.enabled), every repair_or_drop detector repairs instead
+    with_teacher = registry.resolve_policy(policy, teacher=True)
+    wrong = [n for n, a in SHIPPED_POLICY.items() if a == "repair_or_drop"]
+    assert "math_check" in wrong
+    assert all(with_teacher[n] == "repair" and actions[n] == "drop" for n in wrong)
+    assert {n: a for n, a in with_teacher.items() if n not in wrong} == {n: a for n, a in actions.items() if n not in wrong}
 
 
 def test_policy_values_and_names():
@@ -72,7 +83,7 @@ def test_policy_values_and_names():
     assert registry.resolve_policy({"empty_output": None})["empty_output"] == "review"  # null = the default
     assert registry.resolve_policy({"empty_output": "keep"})["empty_output"] == "keep"
     with pytest.raises(ParamsError, match=r"^detect\.policy\.empty_output: unknown action 'delete' \(expected "
-                                          + ", ".join(ACTIONS) + r" or null\)$"):
+                                          + ", ".join(ACTIONS) + r", repair_or_drop or null\)$"):
         registry.resolve_policy({"empty_output": "delete"})
     with pytest.raises(ParamsError, match=r"^detect\.policy\.zzz: unknown detector 'zzz' \(known: \w+"):
         registry.resolve_policy({"zzz": "drop"})
@@ -111,10 +122,11 @@ def test_opt_in_switches():
 
 def test_categories_cover_what_detect_eval_reads():
     assert registry.categories()["math_check"] == "wrong_math" and len(registry.categories()) == len(registry.specs())
-    # with the shipped params: contamination and the 12 rule detectors
+    # with the shipped params: every detector that is not opt-in
     cats = registry.categories(load_params(ROOT / "params.yaml")["detect"])
     assert list(cats)[:4] == ["contamination", "control_chars", "placeholder_input", "merged_instruction"]
-    assert len(cats) == 13 and cats["contamination"] == "contamination"
+    assert list(cats) == [s.name for s in registry.specs() if not s.opt_in] and cats["contamination"] == "contamination"
+    assert cats["missing_input"] == "unclear_instruction" and cats["hallucinated_reference"] == "hallucination"
     assert cats["cannot_fulfil"] == cats["refusal"] == "refusal"
 
 

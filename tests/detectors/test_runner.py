@@ -45,7 +45,7 @@ def test_default_detectors_are_the_registered_rules_in_order():
     names = [d.name for d in build_detectors({})]
     assert names == [s.name for s in registry.specs() if not s.opt_in]
     assert names[:4] == ["contamination", "control_chars", "placeholder_input", "merged_instruction"]
-    assert len(names) == 13
+    assert {"missing_input", "hallucinated_reference", "non_text_substitute"} <= set(names)
     assert [d.name for d in build_detectors(None)] == names
     # build_detectors gives new instances each time: prepared state is never shared between runs
     assert build_detectors({})[0] is not build_detectors({})[0]
