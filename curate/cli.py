@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--params", default="params.yaml", help="parameters file (default: params.yaml)")
     sub = ap.add_subparsers(dest="stage", required=True, metavar="<command>")
     s = {name: sub.add_parser(name, help=h) for name, (_, h) in COMMANDS.items()}
+    for p in s.values():  # `curate evaluate base --params p.yaml` as well as `curate --params p.yaml evaluate base`
+        p.add_argument("--params", default=argparse.SUPPRESS, help="parameters file (default: params.yaml)")
     s["ingest"].add_argument("inputs", nargs="*", help="override paths.raw_inputs (files, hf:NAME, URLs)")
     s["repair"].add_argument("--annotations", help="annotations file marking records (default: paths.detect_annotations)")
     s["repair"].add_argument("--out", help="output annotations file (default: paths.repair_annotations)")

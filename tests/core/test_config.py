@@ -175,6 +175,22 @@ def test_cli_paths_are_relative_to_the_params_file_not_the_working_directory(tmp
     assert list(elsewhere.iterdir()) == []
 
 
+def test_params_option_is_accepted_before_or_after_the_command(tmp_path):
+    from curate.cli import build_parser
+
+    ap = build_parser()
+    assert ap.parse_args(["evaluate", "base"]).params == "params.yaml"
+    assert ap.parse_args(["--params", "a.yaml", "evaluate", "base"]).params == "a.yaml"
+    assert ap.parse_args(["evaluate", "base", "--params", "b.yaml"]).params == "b.yaml"
+    # after the command wins: it is the one written last
+    assert ap.parse_args(["--params", "a.yaml", "train", "raw", "--params", "b.yaml"]).params == "b.yaml"
+    # and a bad file named after the command is reported like one named before it
+    from curate.cli import main
+
+    missing = str(tmp_path / "nope.yaml")
+    assert main(["detect", "--params", missing]) == main(["--params", missing, "detect"]) == 2
+
+
 def test_sql_and_diff_need_no_params_file(tmp_path, capsys):
     import duckdb
 
