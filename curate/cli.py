@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     s["detect-eval"].add_argument("--report", help="Markdown report (default: reports/detect_eval.md in the project root)")
     s["train"].add_argument("variant", choices=["raw", "clean"])
     s["evaluate"].add_argument("model", help="base, raw or clean")
-    s["sql"].add_argument("query")
+    s["sql"].add_argument("query", nargs="?", help="SQL, or the name of a saved query (--list)")
+    s["sql"].add_argument("--list", dest="list_queries", action="store_true", help="list the saved queries")
+    s["sql"].add_argument("--param", action="append", metavar="KEY=VALUE", help="a saved query's parameter ($KEY)")
     s["sql"].add_argument("--format", choices=["table", "csv", "json"], default="table")
     s["sql"].add_argument("--db", help="database file (default: paths.database)")
     s["sql"].add_argument("--max-rows", type=int, default=100, help="rows shown in table format")
@@ -86,7 +88,7 @@ def dispatch(args: argparse.Namespace) -> object:
     stage = importlib.import_module(f"curate.stages.{COMMANDS[args.stage][0]}")
     if args.stage in ("diff", "export"):
         return stage.run(**_options(args))
-    if args.stage == "sql" and args.db and not Path(args.params).exists():
+    if args.stage == "sql" and (args.db or args.list_queries) and not Path(args.params).exists():
         params = {"paths": {"database": args.db}}
     else:
         params = load_params(args.params)

@@ -1,4 +1,5 @@
-"""Read-only SQL over the analysis database (``curate sql``).
+"""Read-only SQL over the analysis database (``curate sql``), and the named queries shipped with
+the project (``curate/analysis/queries/*.sql``: ``curate sql --list``, ``curate sql NAME``).
 
 The database is opened with ``duckdb.connect(path, read_only=True)`` and with DuckDB's
 ``enable_external_access`` off, so a query can neither change the database (INSERT, UPDATE,
@@ -19,6 +20,24 @@ from pathlib import Path
 import duckdb
 
 FORMATS = ("table", "csv", "json")
+
+#: The saved queries: one ``NAME.sql`` per question, whose leading ``--`` comment says what it answers.
+QUERIES_DIR = Path(__file__).with_name("queries")
+
+
+def saved_queries() -> dict[str, str]:
+    """Saved query name -> what it answers (the first line of its leading ``--`` comment), sorted."""
+    out = {}
+    for path in sorted(QUERIES_DIR.glob("*.sql")):
+        first = path.read_text(encoding="utf-8").lstrip().splitlines()[0]
+        out[path.stem] = first.lstrip("-").strip()
+    return out
+
+
+def saved_query(name: str) -> str | None:
+    """The SQL text of the saved query ``name``, or None if no such query ships."""
+    path = QUERIES_DIR / f"{name}.sql"
+    return path.read_text(encoding="utf-8") if name.isidentifier() and path.is_file() else None
 
 
 class QueryError(ValueError):
@@ -78,8 +97,10 @@ def run_query(
     sql: str,
     fmt: str = "table",
     max_rows: int | None = 100,
+    params: dict[str, str] | None = None,
 ) -> str:
     """Run ``sql`` on the database ``db_path`` opened read-only and return the result as text.
+    ``params`` binds DuckDB named parameters (``$id`` in the SQL <- ``{"id": ...}``).
 
     ``fmt``:
       * ``"table"``: a pretty-printed table (tabulate, ``psql`` style) of at most ``max_rows``
@@ -101,7 +122,7 @@ def run_query(
     if max_rows is not None and max_rows < 0:
         raise ValueError(f"max_rows must be >= 0 or None, got {max_rows}")
     limit = max_rows if fmt == "table" else None  # csv and json give every row
-    columns, rows, more = _fetch(db_path, sql, limit)
+    columns, rows, more = _fetch(db_path, sql, limit, params)
     if fmt == "json":
         return _as_json(columns, rows)
     if fmt == "csv":
@@ -109,13 +130,14 @@ def run_query(
     return _as_table(columns, rows, more)
 
 
-def _fetch(db_path: str | Path, sql: str, limit: int | None) -> tuple[list[str], list[tuple], int]:
+def _fetch(db_path: str | Path, sql: str, limit: int | None,
+           params: dict[str, str] | None = None) -> tuple[list[str], list[tuple], int]:
     """Run ``sql`` read-only: ``(columns, rows, more)`` with at most ``limit`` rows (``None``:
     all) and ``more`` the rows past it (counted, not kept). No result set: ``([], [], 0)``.
     Raises :class:`QueryError` naming the database."""
     con = connect_read_only(db_path)
     try:
-        cursor = con.execute(sql)
+        cursor = con.execute(sql, params) if params else con.execute(sql)
         if cursor.description is None:
             return [], [], 0
         columns = [d[0] for d in cursor.description]
