@@ -10,6 +10,9 @@ Tables (built by :func:`build_database`):
 ``verb_noun``      ``id, verb, noun`` of every raw record (:mod:`curate.analysis.verbs`)
 ``lengths``        per raw record: ``{instruction,input,output}_{chars,words}``
 ``clean_lengths``  the same for the clean records (a normalized record's text differs)
+``clusters``       near-duplicate groups from the dedupe drops (:func:`duplicate_clusters`):
+                   ``cluster_id, id, representative_id, method, score``; one row per member,
+                   the kept representative included (its ``method`` and ``score`` are null)
 
 Views:
 
@@ -108,6 +111,41 @@ _VIEWS = {
 }
 
 
+CLUSTER_SCHEMA = pa.schema([("cluster_id", pa.string()), ("id", pa.string()), ("representative_id", pa.string()),
+                            ("method", pa.string()), ("score", pa.float64())])
+
+
+def duplicate_clusters(annotations: pa.Table) -> pa.Table:
+    """Near-duplicate clusters (:data:`CLUSTER_SCHEMA`) from the ``dedupe`` drop annotations.
+
+    Each drop names the record it duplicates (``matched_id``); following those links to a
+    record that dedupe did not drop gives the cluster's representative (the kept member, or a
+    ``seed:<id>`` seed task), whose id is the ``cluster_id``. Chains across methods (A dropped by
+    embedding as a copy of B, B by MinHash as a copy of C) end in one cluster, represented by C.
+    One row per dropped member (``method`` = its check, ``score`` = its score) plus one for the
+    representative (``method``, ``score`` null), ordered by cluster then id. A link that loops
+    (never seen from dedupe itself) ends at the first member met again."""
+    rows = [a for a in annotations.select(["id", "stage", "action", "matched_id", "check_name", "score"]).to_pylist()
+            if a["stage"] == "dedupe" and a["action"] == "drop" and a["matched_id"]]
+    parent = {a["id"]: a["matched_id"] for a in rows}
+
+    def root(x: str) -> str:
+        seen = set()
+        while x in parent and x not in seen:
+            seen.add(x)
+            x = parent[x]
+        return x
+
+    out, reps = [], set()
+    for a in rows:
+        r = root(a["id"])
+        reps.add(r)
+        out.append({"cluster_id": r, "id": a["id"], "representative_id": r, "method": a["check_name"], "score": a["score"]})
+    out += [{"cluster_id": r, "id": r, "representative_id": r, "method": None, "score": None} for r in reps]
+    out.sort(key=lambda x: (x["cluster_id"], x["id"] != x["cluster_id"], x["id"]))
+    return pa.Table.from_pylist(out, schema=CLUSTER_SCHEMA)
+
+
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     severity = " ".join(f"WHEN '{a}' THEN {s}" for a, s in ACTION_SEVERITY.items())
     for sql in _VIEWS.values():
@@ -160,6 +198,9 @@ def build_database(
             con.register("_source", table)
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _source')
             con.unregister("_source")
+        con.register("_source", duplicate_clusters(tables["annotations"]))
+        con.execute('CREATE TABLE clusters AS SELECT * FROM _source')
+        con.unregister("_source")
         con.execute(f"CREATE TABLE lengths AS {_lengths_sql('raw')}")
         con.execute(f"CREATE TABLE clean_lengths AS {_lengths_sql('clean')}")
         _create_views(con)

@@ -65,7 +65,8 @@ def test_answers_come_from_the_tables(db, capsys):
     assert {(r["check_name"], r["action"], r["records"]) for r in top} == {
         ("empty_output", "drop", 1), ("rouge_l", "drop", 1), ("minhash", "drop", 1), ("placeholder_input", "normalize", 1)}
     clusters = _json(capsys, "largest_clusters", "--db", str(db))
-    assert [(c["kept_id"], c["dropped"], c["methods"]) for c in clusters] == [("r5", 2, ["minhash", "rouge_l"])]
+    assert [(c["cluster_id"], c["members"], c["dropped"], c["methods"], c["dropped_ids"]) for c in clusters] == [
+        ("r5", 3, 2, ["minhash", "rouge_l"], ["r1", "r2"])]
     norm = _json(capsys, "normalized_changes", "--db", str(db))
     assert [(n["id"], n["field"], n["before"], n["after"]) for n in norm] == [("r3", "input", "<noinput>", "")]
 
@@ -77,3 +78,30 @@ def test_bad_parameters_fail_in_one_line(db, capsys):
     assert capsys.readouterr().err.strip() == "curate sql: error: --param 'id': expected KEY=VALUE"
     assert main(["sql", "--db", str(db)]) == 2
     assert "curate sql --list" in capsys.readouterr().err
+
+
+def test_clusters_table_reproduces_the_dedupe_drops(db):
+    import duckdb
+    import pyarrow as pa
+
+    from curate.analysis.db import duplicate_clusters
+
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT cluster_id, id, representative_id, method FROM clusters ORDER BY ALL").fetchall()
+    assert rows == [("r5", "r1", "r5", "rouge_l"), ("r5", "r2", "r5", "minhash"), ("r5", "r5", "r5", None)]
+    # grouping by cluster: every member but the representative is exactly a dedupe drop
+    members = set(con.execute("SELECT id FROM clusters WHERE id <> representative_id").fetchall())
+    drops = set(con.execute("SELECT id FROM annotations WHERE stage = 'dedupe' AND action = 'drop'").fetchall())
+    assert members == drops
+    con.close()
+    # a chain across methods ends at the record dedupe kept; a seed match is its own representative
+    ann = annotations_table([
+        {"id": "a", "stage": "dedupe", "check_name": "embedding", "score": 0.95, "action": "drop", "reason": "x", "matched_id": "b"},
+        {"id": "b", "stage": "dedupe", "check_name": "minhash", "score": 0.9, "action": "drop", "reason": "x", "matched_id": "c"},
+        {"id": "d", "stage": "dedupe", "check_name": "rouge_l", "score": 0.8, "action": "drop", "reason": "x", "matched_id": "seed:7"},
+        {"id": "e", "stage": "detect", "check_name": "refusal", "score": 1.0, "action": "drop", "reason": "x"},
+    ])
+    got = duplicate_clusters(ann).to_pylist()
+    assert [(r["cluster_id"], r["id"], r["method"]) for r in got] == [
+        ("c", "c", None), ("c", "a", "embedding"), ("c", "b", "minhash"), ("seed:7", "seed:7", None), ("seed:7", "d", "rouge_l")]
+    assert duplicate_clusters(ann.slice(3)).num_rows == 0 and isinstance(duplicate_clusters(ann), pa.Table)

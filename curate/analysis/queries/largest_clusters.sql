@@ -1,8 +1,9 @@
--- Which near-duplicate groups are largest? Dedupe drops grouped by the kept record they matched (its id is the group), with the methods and best score.
-SELECT a.matched_id AS kept_id, count(DISTINCT a.id) AS dropped, list(DISTINCT a.check_name ORDER BY a.check_name) AS methods,
-       round(max(a.score), 4) AS best_score, any_value(k.instruction) AS kept_instruction
-FROM annotations a LEFT JOIN raw k ON k.id = a.matched_id
-WHERE a.stage = 'dedupe' AND a.action = 'drop' AND a.matched_id IS NOT NULL
-GROUP BY a.matched_id
-ORDER BY dropped DESC, kept_id
+-- Which near-duplicate clusters are largest? The 20 biggest groups of the clusters table: members, methods, best score and the kept representative.
+SELECT c.cluster_id, count(*) AS members, count(*) - 1 AS dropped,
+       list(DISTINCT c.method ORDER BY c.method) FILTER (WHERE c.method IS NOT NULL) AS methods,
+       round(max(c.score), 4) AS best_score, any_value(k.instruction) AS kept_instruction,
+       list(c.id ORDER BY c.id) FILTER (WHERE c.id <> c.representative_id) AS dropped_ids
+FROM clusters c LEFT JOIN raw k ON k.id = c.representative_id
+GROUP BY c.cluster_id
+ORDER BY members DESC, c.cluster_id
 LIMIT 20
