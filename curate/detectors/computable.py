@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Callable
 
 from curate.detectors.arithmetic import MathCheck
+from curate.detectors.hygiene import PLACEHOLDER_INPUT
 from curate.detectors.registry import Detector, Finding, register
 
 # ---------------------------------------------------------------------------------------------
@@ -36,8 +37,6 @@ _WORD_NUMS = {w: i for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}
 _WORD_NUMS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
                    "ninety": 90, "hundred": 100})
-_PLACEHOLDER = re.compile(r"\W*(?:<?\s*no\s*-?\s*input\s*(?:required|needed|given)?\s*>?|n/?a|none|null|nil|-+)\W*",
-                          re.I)
 # tasks that are not a question with one computable answer
 _NOT_QUESTION = re.compile(
     r"\b(?:code|program\w*|function|script|python|java\w*|sql|c\+\+|algorithm|pseudo-?code|api|regex|excel|"
@@ -1686,7 +1685,7 @@ class ComputedAnswer(Detector):
         out = (rec.get("output") or "").strip()
         if not out or not inst or len(inst) > 300 or len(inp) > 400:
             return None
-        if len(inp) < 40 and _PLACEHOLDER.fullmatch(inp):
+        if PLACEHOLDER_INPUT.match(inp):
             inp = ""
         text = f"{inst}\n{inp}" if inp and inp not in inst else inst
         low = text.lower()

@@ -125,9 +125,9 @@ class UnseeableContent(Detector):
             evidence = f"refers to an attachment {quote(m.group(0), 40)} that a text model cannot see"
         elif (_STANDIN.match(inp) and len(inp.split()) <= 25 and re.search(_STANDIN_NOUN, inst, re.IGNORECASE)
               and _NEEDS_CONTENT.search(inst) and not _FROM_DESCRIPTION.search(inst)
-              and len(_beyond_visible(rec)) >= 3):
+              and len(added := _beyond_visible(rec)) >= 3):
             evidence = (f"the input {quote(inp, 40)} stands in for the content instead of carrying it, and the "
-                        f"output adds {len(_beyond_visible(rec))} words the record does not carry")
+                        f"output adds {len(added)} words the record does not carry")
         elif _FOLLOWING_MEDIA.search(inst) and not inp.strip():
             m = _FOLLOWING_MEDIA.search(inst)
             evidence = f"instruction refers to {quote(m.group(0), 40)} but no input is given"
