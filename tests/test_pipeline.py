@@ -48,12 +48,14 @@ def repo(tmp_path_factory):
     _run(["git", "init", "-q"], repo, env)
     _run([sys.executable, "-m", "dvc", "init", "-q"], repo, env)
     _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], repo, env)
+    shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")  # custom plot templates (errorbar)
     out = _run([sys.executable, "-m", "dvc", "repro"], repo, env)
     return repo, env, out
 
 
 def _metrics(repo, name):
-    return json.loads((repo / "metrics" / f"{name}.json").read_text())
+    """A stage's full metrics (``reports/<name>.json``; ``metrics/<name>.json`` is its headline)."""
+    return json.loads((repo / "reports" / f"{name}.json").read_text())
 
 
 def test_every_record_is_accounted_for(repo):
@@ -97,9 +99,47 @@ def test_training_evaluation_and_ablation(repo):
         assert t["steps"] == 3
         assert (repo / f"plots/train_loss_{v}.csv").read_text().startswith("step,loss")
     ab = _metrics(repo, "ablation")
+    assert not (repo / "metrics/ablation.json").exists()  # the arms' MC1/MC2 headline is in metrics/eval_*.json
+    for arm in ("base", "raw", "clean"):
+        lo, hi = ab[arm]["ci95"]["truthfulqa_mc1"]
+        assert lo <= ab[arm]["truthfulqa_mc1"] <= hi
     assert set(ab) >= {"base", "raw", "clean", "delta_clean_minus_raw"}
     assert ab["delta_clean_minus_raw"]["truthfulqa_mc2"] == pytest.approx(ab["clean"]["truthfulqa_mc2"] - ab["raw"]["truthfulqa_mc2"])
     assert "| clean − raw |" in (repo / "reports/ablation.md").read_text()
+
+
+def test_metrics_show_fits_a_terminal_with_flat_headlines(repo):
+    from curate.stages.base import HEADLINE_KEYS
+
+    repo, env, _ = repo
+    out = _run([sys.executable, "-m", "dvc", "metrics", "show"], repo, env)
+    assert "failed" not in out.lower()
+    width = max(len(line) for line in out.splitlines())
+    assert width < 200, out
+    files = sorted(p.name for p in (repo / "metrics").glob("*.json"))
+    assert len(files) >= 12 and all(f.removesuffix(".json") in out for f in files)
+    for f in files:  # flat, headline keys only, each with its full detail in reports/
+        m = json.loads((repo / "metrics" / f).read_text())
+        assert m and set(m) <= set(HEADLINE_KEYS) and all(isinstance(v, (int, float)) for v in m.values()), (f, m)
+        assert (repo / "reports" / f).is_file()
+    head, full = json.loads((repo / "metrics/clean.json").read_text()), _metrics(repo, "clean")
+    assert (head["read"], head["kept"], head["dropped"]) == (full["records_read"], full["kept"], full["dropped"])
+
+
+def test_plots_cover_funnel_verbs_losses_and_ablation(repo):
+    import csv
+
+    repo, env, _ = repo
+    shown = json.loads(_run([sys.executable, "-m", "dvc", "plots", "show", "--json"], repo, env))
+    plots = shown.get("data", shown)  # {plot id: [rendered plot, ...]}
+    assert not shown.get("errors"), shown.get("errors")
+    for name in ("plots/funnel.csv", "plots/verb_noun_top.csv", "plots/train_loss_raw.csv",
+                 "plots/train_loss_clean.csv", "plots/ablation.csv"):
+        assert any(name in k for k in plots), (name, list(plots))
+    funnel = {r["step"]: int(r["records"]) for r in csv.DictReader(open(repo / "plots/funnel.csv"))}
+    clean = _metrics(repo, "clean")
+    assert funnel["1 read"] == clean["records_read"] and funnel["6 kept"] == clean["kept"]
+    assert sum(v for k, v in funnel.items() if k.startswith("3 dropped")) == clean["dropped"]
 
 
 def test_second_repro_is_a_no_op(repo):

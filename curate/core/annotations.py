@@ -4,7 +4,7 @@ A record with any ``drop`` annotation is dropped (its reasons are kept in the dr
 ``normalize`` annotations replace the named field with their ``value``, in stage order then row
 order; ``review`` and ``repair`` keep the record and are listed in its ``meta.flags``. The
 stage checks ``records_read == kept + dropped + quarantined`` against the count that ingest read
-from the files (``metrics/ingest.json``), so a record lost between the stages fails it.
+from the files (``reports/ingest.json``), so a record lost between the stages fails it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DROPPED_SCHEMA = pa.schema(list(RECORD_SCHEMA) + [
 
 
 def ingest_records_read(path: str | Path) -> int:
-    """``records_read`` from ingest's metrics file (``metrics/ingest.json``): the count clean's
+    """``records_read`` from ingest's metrics file (``reports/ingest.json``): the count clean's
     conservation check compares against. Raises :class:`CurateError` when the file is missing,
     malformed or has no non-negative integer ``records_read``."""
     path = Path(path)

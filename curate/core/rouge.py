@@ -31,6 +31,8 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Indel, LCSseq
 
+from curate.core.progress import progress
+
 # cdist's float score can differ from rouge-score's in the last bits: screen a little low.
 _SCREEN_EPS = 1e-6
 
@@ -139,7 +141,7 @@ def _sparse_nonzero(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
-                    max_cells: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+                    max_cells: int = 1 << 22, desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All unordered pairs of ``pool`` (encoded token strings) whose rapidfuzz Indel
     normalized similarity (= 2*LCS/(m+n), the ROUGE-L F1 up to float rounding) is ``>= cutoff``.
 
@@ -151,7 +153,8 @@ def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
     measured faster than larger blocks: the matrix stays in cache).
 
     Returns ``(hi, lo)``, two int64 arrays of pool indices with ``hi > lo``, sorted by
-    ``(hi, lo)``. Each pair appears once.
+    ``(hi, lo)``. Each pair appears once. ``desc``: label of a progress bar over the strings
+    screened (:func:`curate.core.progress.progress`); None: no bar.
     """
     n = len(pool)
     lens = np.fromiter((len(p) for p in pool), dtype=np.int64, count=n)
@@ -160,6 +163,7 @@ def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
     spool = [pool[k] for k in order]
     his, los = [], []
     s = 0
+    bar = progress(total=n, desc=desc, enabled=desc is not None)  # texts screened (in length order)
     while s < n:
         lo_pos = int(np.searchsorted(slen, length_lower_bound(int(slen[s]), cutoff), "left"))
         # queries per block: keep the block x choices float32 matrix under max_cells
@@ -176,7 +180,9 @@ def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
         a, b = order[p[keep]], order[q[keep]]
         his.append(np.maximum(a, b))
         los.append(np.minimum(a, b))
+        bar.update(e - s)
         s = e
+    bar.close()
     hi = np.concatenate(his) if his else np.zeros(0, dtype=np.int64)
     lo = np.concatenate(los) if los else np.zeros(0, dtype=np.int64)
     idx = np.lexsort((lo, hi))
@@ -184,7 +190,8 @@ def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
 
 
 def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
-                  seeds: Sequence[str] = (), workers: int = -1) -> list[RougeDecision]:
+                  seeds: Sequence[str] = (), workers: int = -1,
+                  desc: str | None = None) -> list[RougeDecision]:
     """Alpaca's order-dependent ROUGE-L filter over a whole dataset.
 
     ``texts[i]`` is dropped when its ROUGE-L F1 with any seed or any *kept* ``texts[j]`` (j < i)
@@ -198,7 +205,8 @@ def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
     threads, -1 = all cores); the greedy pass then walks the texts in order and rescores only
     each text's candidates with earlier kept texts using rouge-score's float formula
     (:func:`rouge_l_f1`). Cost: O(pairs of compatible length) in C++ + O(candidates) in
-    Python. Raises ``ValueError`` for more than 1.1M distinct tokens.
+    Python. ``desc``: label of a progress bar over the screening (stderr; None: no bar).
+    Raises ``ValueError`` for more than 1.1M distinct tokens.
     """
     tokens = [tokenize(t) for t in list(seeds) + list(texts)]
     codec = TokenCodec.by_frequency(tokens)
@@ -206,7 +214,7 @@ def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
     s = len(seeds)
     n = len(pool)
     cutoff = max(threshold - _SCREEN_EPS, 0.0)
-    hi, lo = candidate_pairs(pool, cutoff, workers=workers)
+    hi, lo = candidate_pairs(pool, cutoff, workers=workers, desc=desc)
     sel = hi >= s  # pairs of two seeds never matter
     hi, lo = hi[sel], lo[sel]
     bounds = np.searchsorted(hi, np.arange(n + 1), "left").tolist()

@@ -44,6 +44,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from curate.core.progress import progress
 from curate.core.text import clip
 from curate.dedupe.common import Found
 
@@ -81,7 +82,8 @@ def candidate_probability(s: float | np.ndarray, b: int, r: int) -> float | np.n
 
 
 def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 128,
-                   ngram: int = 5, min_words: int = 15, seed: int = 1) -> list[tuple[bool, int | None, float]]:
+                   ngram: int = 5, min_words: int = 15, seed: int = 1,
+                   desc: str | None = None) -> list[tuple[bool, int | None, float]]:
     """Greedy MinHash-LSH near-duplicate filter over ``texts`` (see the module doc).
 
     Returns one ``(keep, matched, score)`` per text: ``matched`` is the index of the earlier
@@ -91,7 +93,7 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
     by hundreds of different tasks and are not duplicates of one another. ``seed`` fixes datasketch's permutations, so results are
     deterministic. Raises ``ValueError`` for a threshold outside (0, 1] or ``ngram < 1``.
     Cost: O(total words * num_perm) hashing (numpy, batched via ``MinHash.bulk``) plus one
-    LSH query per text.
+    LSH query per text. ``desc``: label of a progress bar over the texts (stderr; None: no bar).
     """
     from datasketch import MinHash, MinHashLSH
 
@@ -103,7 +105,7 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
     mh: dict[int, MinHash] = dict(zip(nonempty, hashes))
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     out: list[tuple[bool, int | None, float]] = []
-    for i in range(len(texts)):
+    for i in progress(range(len(texts)), desc=desc, enabled=desc is not None):
         m = mh.get(i)
         if m is None:
             out.append((True, None, 0.0))
@@ -128,7 +130,8 @@ def minhash_duplicates(records: Sequence[Mapping[str, str]], params: Mapping) ->
     ``ngram``, ``min_words``; see :func:`minhash_filter`). ``matched_id`` is the kept record
     with the highest estimated Jaccard. Returns :class:`curate.dedupe.common.Found`."""
     thr, num_perm, ngram = params["threshold"], params["num_perm"], params["ngram"]
-    decisions = minhash_filter([r["output"] for r in records], thr, num_perm, ngram, params["min_words"])
+    decisions = minhash_filter([r["output"] for r in records], thr, num_perm, ngram, params["min_words"],
+                               desc="dedupe minhash")
     found = Found()
     for pos, (rec, (keep, j, score)) in enumerate(zip(records, decisions)):
         if not keep:

@@ -31,7 +31,7 @@ def rouge_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
     fields, thr = params["fields"], params["threshold"]
     pool = list(seeds) if params["include_seed_tasks"] else []
     decisions = greedy_filter([join_fields(r, fields) for r in records], thr,
-                              [join_fields(s, fields) for s in pool])
+                              [join_fields(s, fields) for s in pool], desc="dedupe rouge_l")
     found = Found()
     for pos, (rec, d) in enumerate(zip(records, decisions)):
         if d.keep:

@@ -254,7 +254,8 @@ def embedding_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
     """
     fields, views = params["fields"], params["views"]
     text_of = {"prompt": lambda r: join_fields(r, fields), "output": lambda r: r["output"]}
-    vecs = [embedder.embed([text_of[v](r) for r in records], cache_path, batch_size=params["batch_size"])
+    vecs = [embedder.embed([text_of[v](r) for r in records], cache_path, batch_size=params["batch_size"],
+                           desc=f"dedupe embedding ({v})")
             for v in views]
     search = {"ann_min_records": params["ann_min_records"], "ann_k": params["ann_k"]}
     label = " & ".join("+".join(fields) if v == "prompt" else "output" for v in views)

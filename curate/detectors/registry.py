@@ -75,7 +75,7 @@ class Detector:
         raise NotImplementedError
 
     def metrics(self) -> dict | None:
-        """Detector-specific counts for ``metrics/detect.json`` (``by_detector.<name>``), after
+        """Detector-specific counts for ``reports/detect.json`` (``by_detector.<name>``), after
         the run; None (the default) adds nothing."""
         return None
 

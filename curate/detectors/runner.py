@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from curate.core.config import Detect, validate_section
 from curate.core.errors import CurateError
+from curate.core.progress import progress
 from curate.core.schema import annotations_table
 from curate.detectors import registry
 from curate.detectors.registry import Detector
@@ -73,14 +74,15 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
         detectors = [s.cls() for s in registry.specs() if not s.opt_in]
     actions = registry.resolve_policy(policy, tuple(d.name for d in detectors), teacher=teacher)
     timings = {}
-    for d in detectors:
+    for d in progress(detectors, desc="detect prepare", unit="detector"):  # batch signals (embeddings, ...)
         t0 = time.perf_counter()
         d.prepare(records)
         timings[d.name] = time.perf_counter() - t0
     ann, hits = [], Counter()
     spent = dict.fromkeys((d.name for d in detectors), 0.0)
     clock = time.perf_counter
-    for rec in records.select(["id", "instruction", "input", "output"]).to_pylist():
+    rows = records.select(["id", "instruction", "input", "output"]).to_pylist()
+    for rec in progress(rows, desc="detect"):
         for d in detectors:
             t0 = clock()
             f = d.check(rec)
@@ -106,7 +108,7 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
 
 def _metrics(n_records: int, ann: list[dict], hits: Counter, detectors: Sequence[Detector],
              timings: dict[str, float]) -> dict:
-    """The detect stage's metrics (metrics/detect.json): counts by check, category and action."""
+    """The detect stage's metrics (reports/detect.json): counts by check, category and action."""
     actions = Counter(a["action"] for a in ann)
     n = max(n_records, 1)
     by_action: dict[str, set] = {}

@@ -49,6 +49,7 @@ from curate.core.config import GenerateRun, validate_section
 from curate.core.errors import CurateError, StageFailed
 from curate.core.io import read_seed_tasks
 from curate.core.jsonl import DurableJsonl, read_jsonl_resume
+from curate.core.progress import progress, quiet
 from curate.core.text import format_counts, normalize_text, oneline
 from curate.generation.filters import RougeFilter
 from curate.generation.parse import STOP_SEQUENCES, parse_response, parse_response_lenient
@@ -144,11 +145,8 @@ class _Run:
             "prompt_template_sha256": hashlib.sha256(self.template.encode("utf-8")).hexdigest(),
             "num_prompt_instructions": k, "sampling": self.sampling}
         self.bar = None
-        if p.get("progress") and self.total < self.target:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.target, initial=self.total, desc="generate", unit="rec",
-                            dynamic_ncols=True)
+        if p.get("progress") and self.total < self.target and not quiet():  # records accepted toward the target
+            self.bar = progress(total=self.target, initial=self.total, desc="generate", unit="record")
 
     def should_stop(self) -> str | None:
         """Why no further request may start (``fatal``, ``target`` or a budget), or None."""

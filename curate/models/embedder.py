@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate.core.progress import progress
 from curate.core.schema import text_hash, write_parquet
 
 DIM = 384
@@ -30,10 +31,13 @@ def load_model():
     return _MODEL
 
 
-def embed(texts: Sequence[str], cache_path: str | Path | None = None, batch_size: int = 128) -> np.ndarray:
+def embed(texts: Sequence[str], cache_path: str | Path | None = None, batch_size: int = 128,
+          desc: str | None = "embed") -> np.ndarray:
     """L2-normalised embeddings, float32 array of shape ``(len(texts), 384)``; cosine
     similarity is then a dot product. With ``cache_path`` (a Parquet file of hash -> vector),
-    only texts whose SHA-256 is not cached are embedded, and the cache is extended."""
+    only texts whose SHA-256 is not cached are embedded, and the cache is extended. ``desc``:
+    label of the progress bar over the texts encoded (stderr, :mod:`curate.core.progress`;
+    None: no bar); it counts each batch as the model finishes it and changes no vector."""
     hashes = [text_hash(t) for t in texts]
     cache: dict[str, np.ndarray] = {}
     if cache_path and Path(cache_path).is_file():
@@ -42,9 +46,19 @@ def embed(texts: Sequence[str], cache_path: str | Path | None = None, batch_size
         cache = dict(zip(t.column("hash").to_pylist(), vecs))
     todo = sorted({h: t for h, t in zip(hashes, texts) if h not in cache}.items())
     if todo:
-        new = load_model().encode([t for _, t in todo], batch_size=batch_size,
-                                  normalize_embeddings=True, convert_to_numpy=True,
-                                  show_progress_bar=False).astype(np.float32)
+        model = load_model()
+        with progress(total=len(todo), desc=desc, enabled=desc is not None) as bar:
+            def count(_module, _args, out) -> None:  # returns None: a hook's result would replace the output
+                bar.update(len(out["sentence_embedding"]))
+
+            # a forward hook only counts the rows of each batch: encode() runs exactly as without it
+            hook = model.register_forward_hook(count)
+            try:
+                new = model.encode([t for _, t in todo], batch_size=batch_size,
+                                   normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False).astype(np.float32)
+            finally:
+                hook.remove()
         cache.update(zip([h for h, _ in todo], new))
         if cache_path:
             keys = list(cache)

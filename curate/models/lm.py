@@ -26,6 +26,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from curate.core.progress import progress
 from curate.models.student import offline
 
 #: Label of a position that carries no loss (``torch.nn.functional.cross_entropy``'s
@@ -106,7 +107,8 @@ def _batch_nll(model, batch: Mapping) -> tuple[list[float], list[int]]:
 
 
 def response_nll(model, examples: Sequence[Mapping[str, Sequence[int]]], pad_token_id: int,
-                 batch_size: int = 16) -> tuple[list[float], list[int]]:
+                 batch_size: int = 16, *, desc: str | None = None,
+                 unit: str = "example") -> tuple[list[float], list[int]]:
     """Per-example summed response NLL and response-token count, in the order of ``examples``.
 
     ``examples``: ``{"input_ids": [T], "labels": [T]}`` with -100 on unscored positions
@@ -116,18 +118,22 @@ def response_nll(model, examples: Sequence[Mapping[str, Sequence[int]]], pad_tok
     ``batch_size`` (:func:`pad_batch`) under ``torch.inference_mode``; the NLL of a row is the
     float32 sum over its scored tokens of ``cross_entropy`` in nats, returned as Python floats;
     an example with no scored token gets ``(0.0, 0)``; no examples give ``([], [])``. Mean
-    NLL per token = ``sum(nll) / sum(tokens)``; per example ``nll[i] / tokens[i]``."""
+    NLL per token = ``sum(nll) / sum(tokens)``; per example ``nll[i] / tokens[i]``. ``desc``:
+    label of a progress bar over the examples, counted in ``unit`` (stderr,
+    :mod:`curate.core.progress`; None: no bar)."""
     import torch
 
     order = sorted(range(len(examples)), key=lambda i: -len(examples[i]["input_ids"]))
     nll: list[float] = [0.0] * len(examples)
     tokens: list[int] = [0] * len(examples)
-    with torch.inference_mode():
+    with torch.inference_mode(), progress(total=len(order), desc=desc, unit=unit,
+                                          enabled=desc is not None) as bar:
         for b in range(0, len(order), batch_size):
             idx = order[b: b + batch_size]
             sums, counts = _batch_nll(model, pad_batch([examples[i] for i in idx], pad_token_id))
             for i, s, n in zip(idx, sums, counts):
                 nll[i], tokens[i] = s, n
+            bar.update(len(idx))
     return nll, tokens
 
 

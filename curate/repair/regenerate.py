@@ -33,6 +33,7 @@ from curate.core.config import GenerateRun, validate_section
 from curate.core.errors import CurateError, StageFailed
 from curate.core.io import read_records
 from curate.core.jsonl import DurableJsonl, read_jsonl_resume
+from curate.core.progress import progress
 from curate.core.prompts import format_prompt
 from curate.core.schema import ANNOTATION_SCHEMA, annotations_table, read_table, write_parquet
 from curate.core.text import format_counts, oneline
@@ -78,6 +79,7 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
     queue: asyncio.Queue = asyncio.Queue()
     for t in todo:
         queue.put_nowait(t)
+    bar = progress(total=len(targets), initial=len(targets) - len(todo), desc="repair")  # records asked for
 
     async def worker():
         while not queue.empty():
@@ -85,6 +87,7 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
             try:
                 c = await teacher.complete(format_prompt(t), sampling)
             except Exception as e:  # noqa: BLE001 - recorded, the record stays flagged
+                bar.update()
                 counts["failed"] += 1
                 kinds[e.kind if isinstance(e, TeacherError) else type(e).__name__] += 1
                 last[:] = [teacher.redact(str(e))]
@@ -95,12 +98,14 @@ async def _regenerate(targets: list[dict], teacher, sampling: dict, log_path: Pa
             out.append(row)
             done[t["id"]] = row
             counts["answered"] += 1
+            bar.update()
 
     try:
         await run_workers(max(1, concurrency), worker, alive)
         if alive is not None and counts["failed"]:  # died after the last poll?
             alive()
     finally:
+        bar.close()
         out.close()
         await teacher.close()
     return done, counts, kinds, last

@@ -93,7 +93,7 @@ def run_analyze(params: dict) -> dict:
 
 
 def run(ctx) -> dict:
-    """``curate analyze``: :func:`run_analyze` timed, metrics in ``metrics/analyze.json``."""
+    """``curate analyze``: :func:`run_analyze` timed, metrics in ``reports/analyze.json`` (headline: ``metrics/analyze.json``)."""
     from curate.stages.base import timed
 
-    return timed(ctx, "analyze", lambda: run_analyze(ctx.params))
+    return timed(ctx, "analyze", lambda: run_analyze(ctx.params), {"read": "rows.raw", "kept": "rows.clean"})

@@ -7,6 +7,9 @@ from curate.training.compare import compare
 
 
 def run(ctx: Context) -> dict:
-    """Reads ``metrics/eval_{base,raw,clean}.json``; writes ``metrics/ablation.json`` and
-    ``reports/ablation.md``."""
-    return timed(ctx, "ablation", lambda: compare(ctx.metrics_dir, ctx.params))
+    """Reads ``reports/eval_{base,raw,clean}.json``; writes ``reports/ablation.json``,
+    ``reports/ablation.md`` and the ``dvc plots`` table ``plots/ablation.csv`` (the arms'
+    headline MC1/MC2 are in ``metrics/eval_<arm>.json``, so compare writes no metrics file)."""
+    return timed(ctx, "ablation", lambda: compare(ctx.reports_dir, ctx.params,
+                                                  report_path=ctx.reports_dir / "ablation.md",
+                                                  plot_path=ctx.root / "plots" / "ablation.csv"), None)

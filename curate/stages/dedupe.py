@@ -18,4 +18,4 @@ def run(ctx: Context) -> dict:
                         cache_path=paths["embedding_cache"])
         write_parquet(ann, paths["dedupe_annotations"])
         return m
-    return timed(ctx, "dedupe", work)
+    return timed(ctx, "dedupe", work, {"read": "records_in", "dropped": "dropped", "kept": "kept"})

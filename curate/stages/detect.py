@@ -20,4 +20,6 @@ def run(ctx: Context) -> dict:
         m["wrong_answers"] = "repair" if teacher else "drop"  # what repair_or_drop resolved to
         write_parquet(ann, paths["detect_annotations"])
         return m
-    return timed(ctx, "detect", work)
+    return timed(ctx, "detect", work, {"read": "records_in", "dropped": "records_by_action.drop",
+                                       "normalized": "records_by_action.normalize",
+                                       "repaired": "records_by_action.repair", "flagged": "records_by_action.review"})

@@ -25,4 +25,4 @@ def run(ctx: Context, report: str | None = None) -> dict:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("# Detectors on the labelled dev set\n\n" + render_markdown(m), encoding="utf-8")
         return m
-    return timed(ctx, "detect_eval", work)
+    return timed(ctx, "detect_eval", work, {"precision": "overall.precision", "recall": "overall.recall"})

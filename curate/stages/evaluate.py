@@ -18,4 +18,5 @@ def run(ctx: Context, model: str) -> dict:
         raise CurateError(f"{model_dir}: no such model; run `curate prepare-student` / `curate train` first")
     cfg = {**ctx.params["evaluate"], "seed": ctx.params["seed"],
            "truthfulqa_path": paths["truthfulqa"], "user_oriented_path": paths["user_oriented"]}
-    return timed(ctx, f"eval_{model}", lambda: evaluate(model_dir, cfg, None, name=model))
+    return timed(ctx, f"eval_{model}", lambda: evaluate(model_dir, cfg, None, name=model),
+                 {"mc1": "truthfulqa_mc1", "mc2": "truthfulqa_mc2", "loss": "user_oriented_loss"})

@@ -17,4 +17,4 @@ def run(ctx: Context) -> dict:
     g = generate_params(ctx.params)
     if not g["seed_tasks"]:
         raise CurateError("paths.seed_tasks is null: generate needs the seed tasks file")
-    return timed(ctx, "generate", lambda: run_generate(g))
+    return timed(ctx, "generate", lambda: run_generate(g), {"kept": "total_records", "dropped": "rejected"})

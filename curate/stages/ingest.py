@@ -23,4 +23,4 @@ def run(ctx: Context, inputs: list[str] | None = None) -> dict:
             raise CurateError(f"all {m['records_read']} records read were quarantined ({top}); "
                               f"see {paths['quarantine']}")
         return m
-    return timed(ctx, "ingest", work)
+    return timed(ctx, "ingest", work, {"read": "records_read", "quarantined": "quarantined", "kept": "ingested"})

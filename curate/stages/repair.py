@@ -22,6 +22,7 @@ def run(ctx: Context, annotations: str | None = None, out: str | None = None, fo
     if not out:
         raise CurateError("paths.repair_annotations is null: pass --out")
     if not ctx.params["repair"]["enabled"] and not force:
-        return timed(ctx, "repair", lambda: empty_repairs(out))
+        return timed(ctx, "repair", lambda: empty_repairs(out), {"repaired": "annotations"})
     ann = annotations or paths["detect_annotations"]
-    return timed(ctx, "repair", lambda: run_repair(generate_params(ctx.params), ann, paths["ingested"], out))
+    return timed(ctx, "repair", lambda: run_repair(generate_params(ctx.params), ann, paths["ingested"], out),
+                 {"repaired": "annotations"})

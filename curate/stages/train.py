@@ -23,4 +23,5 @@ def run(ctx: Context, variant: str) -> dict:
     return timed(ctx, f"train_{variant}", lambda: train(
         records_path=data[variant], model_dir=models / "base", out_dir=models / variant,
         params={**ctx.params["train"], "seed": ctx.params["seed"]}, metrics_path=None,
-        loss_csv_path=ctx.root / "plots" / f"train_loss_{variant}.csv"))
+        loss_csv_path=ctx.root / "plots" / f"train_loss_{variant}.csv"),
+        {"loss": "train_loss_mean"})

@@ -1,12 +1,14 @@
 """The raw-vs-clean ablation table: what cleaning changed in the trained student.
 
-Reads ``metrics/eval_<model>.json`` for the base student and the two fine-tuned ones and
-writes one table (JSON metrics + Markdown). Numbers from different TruthfulQA question subsets
+Reads ``reports/eval_<model>.json`` for the base student and the two fine-tuned ones and
+writes one table (JSON + Markdown) and a ``dvc plots`` CSV of each arm's mean with its 95%
+interval (normal approximation, mean ± 1.96·SE over questions). Numbers from different TruthfulQA question subsets
 are never put side by side: mismatched ``truthfulqa_subset`` ids raise an error.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Mapping
@@ -18,10 +20,12 @@ KEYS = ("truthfulqa_mc1", "truthfulqa_mc2", "user_oriented_loss", "user_oriented
 
 
 def compare(metrics_dir: str | Path, params: Mapping | None = None,
-            report_path: str | Path = "reports/ablation.md") -> dict:
+            report_path: str | Path = "reports/ablation.md", plot_path: str | Path | None = None) -> dict:
     """Build the ablation from ``metrics_dir/eval_{base,raw,clean}.json``. Returns metrics with
-    each model's numbers and ``delta_clean_minus_raw``; writes a Markdown table to
-    ``report_path``. Raises :class:`CurateError` for a missing file or mixed subsets."""
+    each model's numbers, ``ci95`` (per model, ``{metric: [lo, hi]}``, mean ± 1.96·SE where the
+    evaluation gave an SE) and ``delta_clean_minus_raw``; writes a Markdown table to
+    ``report_path`` and, given ``plot_path``, a CSV with one row per (arm, metric): ``arm,
+    metric, mean, lo, hi``. Raises :class:`CurateError` for a missing file or mixed subsets."""
     evals = {}
     for m in MODELS:
         path = Path(metrics_dir) / f"eval_{m}.json"
@@ -36,6 +40,21 @@ def compare(metrics_dir: str | Path, params: Mapping | None = None,
     out["truthfulqa_subset"] = subsets["base"]
     out["truthfulqa_n_questions"] = evals["base"]["truthfulqa_n_questions"]
     se = {m: (evals[m].get("truthfulqa_mc1_stderr"), evals[m].get("truthfulqa_mc2_stderr")) for m in MODELS}
+    rows = []
+    for m in MODELS:
+        ci = {}
+        for k, s_err in zip(("truthfulqa_mc1", "truthfulqa_mc2"), se[m]):
+            if s_err is not None:
+                ci[k] = [out[m][k] - 1.96 * s_err, out[m][k] + 1.96 * s_err]
+                rows.append({"arm": m, "metric": k.removeprefix("truthfulqa_"), "mean": round(out[m][k], 6),
+                             "lo": round(ci[k][0], 6), "hi": round(ci[k][1], 6)})
+        out[m]["ci95"] = ci
+    if plot_path is not None:
+        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(plot_path, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["arm", "metric", "mean", "lo", "hi"])
+            w.writeheader()
+            w.writerows(rows)
     lines = [
         f"# Raw vs clean ablation (TruthfulQA v1, {out['truthfulqa_n_questions']} questions, subset {out['truthfulqa_subset']})",
         "",

@@ -167,7 +167,7 @@ def truthfulqa_mc(model, tokenizer, questions: Sequence[Mapping[str, Any]], batc
             if (qi, choice) not in keys:
                 keys[(qi, choice)] = len(requests)
                 requests.append(encode_pair(tokenizer, ctx, " " + choice))
-    lls = loglikelihood_cached(model, requests, batch_size)
+    lls = loglikelihood_cached(model, requests, batch_size, desc="evaluate TruthfulQA", unit="question")
     per_q = []
     for qi, q in enumerate(questions):
         c1, y1 = list(q["mc1_targets"]), list(q["mc1_targets"].values())
@@ -208,7 +208,8 @@ def response_loss(model, tokenizer, records: Sequence[Mapping[str, Any]], max_le
     kept = [e for e in examples if any(x != IGNORE_INDEX for x in e["labels"])]
     # longest first, as response_nll runs them: the sums below add up in that order
     kept.sort(key=lambda e: -len(e["input_ids"]))
-    per_ex_nll, per_ex_tok = response_nll(model, kept, tokenizer.pad_token_id or 0, batch_size)
+    per_ex_nll, per_ex_tok = response_nll(model, kept, tokenizer.pad_token_id or 0, batch_size,
+                                          desc="evaluate user-oriented", unit="item")
     tokens = sum(per_ex_tok)
     loss = sum(per_ex_nll) / tokens
     m, se = _mean_stderr([a / t for a, t in zip(per_ex_nll, per_ex_tok)])

@@ -20,6 +20,9 @@ from __future__ import annotations
 import copy
 from typing import Sequence
 
+from curate.core.progress import progress
+
+
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """(context token ids, continuation token ids) as lm-evaluation-harness ``_encode_pair``."""
     n_spaces = len(context) - len(context.rstrip())
@@ -183,7 +186,8 @@ def _score_chunk(model, decoder, prefix_cache, P: int, chunk: list[tuple], group
         k += n
 
 
-def loglikelihood_cached(model, requests: Sequence[tuple[list[int], list[int]]], batch_size: int = 32) -> list[float]:
+def loglikelihood_cached(model, requests: Sequence[tuple[list[int], list[int]]], batch_size: int = 32, *,
+                         desc: str | None = None, unit: str = "context") -> list[float]:
     """Same result as :func:`loglikelihood_naive`, sharing forward passes of common prefixes.
 
     Two levels of KV caching, both exact:
@@ -201,7 +205,8 @@ def loglikelihood_cached(model, requests: Sequence[tuple[list[int], list[int]]],
 
     Exact up to float rounding (the test checks 1e-4 against the naive method). Falls back to
     the naive method if the contexts share no prefix. Raises ``ValueError`` on an empty
-    context or continuation.
+    context or continuation. ``desc``: label of a progress bar over the distinct contexts
+    scored, counted in ``unit`` (stderr, :mod:`curate.core.progress`; None: no bar).
     """
     import torch
 
@@ -216,6 +221,8 @@ def loglikelihood_cached(model, requests: Sequence[tuple[list[int], list[int]]],
     out = [0.0] * len(requests)
     with torch.inference_mode():
         prefix_cache = decoder(input_ids=torch.tensor([requests[0][0][:P]]), use_cache=True).past_key_values
-        for chunk in chunks:
-            _score_chunk(model, decoder, prefix_cache, P, chunk, groups, requests, out)
+        with progress(total=len(groups), desc=desc, unit=unit, enabled=desc is not None) as bar:
+            for chunk in chunks:
+                _score_chunk(model, decoder, prefix_cache, P, chunk, groups, requests, out)
+                bar.update(len(chunk))
     return out

@@ -50,6 +50,7 @@ from typing import Any, Mapping, Sequence
 
 from curate.core.config import TrainRun, validate_section
 from curate.core.io import read_records
+from curate.core.progress import progress
 from curate.core.prompts import format_prompt
 from curate.models.lm import IGNORE_INDEX, load_causal_lm, mask_prompt, pad_batch
 from curate.models.student import offline
@@ -172,8 +173,32 @@ def _training_args(p: Mapping, out_dir: Path):
         data_seed=p["seed"],
         dataloader_num_workers=0,
         remove_unused_columns=False,
+        # Trainer's own bar is always off (quiet or not): the args are saved with the model
+        # (training_args.bin), so they must not depend on --quiet; _StepBar shows the steps.
         disable_tqdm=True,
     )
+
+
+def _step_bar():
+    """A ``TrainerCallback`` with a progress bar over optimizer steps
+    (:func:`curate.core.progress.progress`: stderr, off when quiet). It only reads the state."""
+    from transformers import TrainerCallback
+
+    class _StepBar(TrainerCallback):
+        bar = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.bar = progress(total=state.max_steps, desc="train", unit="step")
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.close()
+
+    return _StepBar()
 
 
 def _train_metrics(losses, result, trainer, examples, records, subset, p, wall: float) -> dict:
@@ -250,6 +275,7 @@ def train(
         args=_training_args(p, out_dir),
         train_dataset=examples,  # a list is a map-style dataset
         data_collator=SupervisedCollator(tokenizer.pad_token_id),
+        callbacks=[_step_bar()],
     )
     result = trainer.train()
     losses = [(h["step"], float(h["loss"])) for h in trainer.state.log_history if "loss" in h]

@@ -95,9 +95,12 @@ def test_cli_clean_fails_when_a_record_disappears_after_ingest(tmp_path, monkeyp
 
     params = _ingest_then(tmp_path, monkeypatch, _lines(3))
     assert main(["--params", "params.yaml", "clean"]) == 0
-    m = json.loads((tmp_path / "metrics/clean.json").read_text())
+    m = json.loads((tmp_path / "reports/clean.json").read_text())
     assert (m["records_read"], m["kept"], m["quarantined"], m["conservation_ok"]) == (4, 3, 1, True)
+    head = json.loads((tmp_path / "metrics/clean.json").read_text())
+    assert {k: head[k] for k in ("read", "kept", "quarantined", "dropped")} == {"read": 4, "kept": 3, "quarantined": 1, "dropped": 0}
     (tmp_path / "metrics/clean.json").unlink()
+    (tmp_path / "reports/clean.json").unlink()
     ingested = params["paths"]["ingested"]
     write_parquet(pq.read_table(ingested).slice(1), ingested)  # a record vanishes between the stages
     capsys.readouterr()
@@ -106,18 +109,19 @@ def test_cli_clean_fails_when_a_record_disappears_after_ingest(tmp_path, monkeyp
     assert err.startswith("curate clean: error: clean lost records: read 4 != kept 2 + dropped 0 + quarantined 1")
     assert err.count("\n") == 1
     assert not (tmp_path / "metrics/clean.json").exists()  # a failed check is never written as a result
+    assert not (tmp_path / "reports/clean.json").exists()
 
 
 @pytest.mark.parametrize("content,message", [
-    (None, "metrics/ingest.json: no such file; run `curate ingest` first"),
-    ("{not json", "metrics/ingest.json: cannot read ingest's metrics"),
-    ('{"records_read": "4"}', "metrics/ingest.json: records_read missing or not a non-negative integer: '4'"),
+    (None, "reports/ingest.json: no such file; run `curate ingest` first"),
+    ("{not json", "reports/ingest.json: cannot read ingest's metrics"),
+    ('{"records_read": "4"}', "reports/ingest.json: records_read missing or not a non-negative integer: '4'"),
 ])
 def test_cli_clean_needs_ingests_own_count(tmp_path, monkeypatch, capsys, content, message):
     from curate.cli import main
 
     _ingest_then(tmp_path, monkeypatch, _lines(2))
-    path = tmp_path / "metrics/ingest.json"
+    path = tmp_path / "reports/ingest.json"
     path.unlink() if content is None else path.write_text(content)
     capsys.readouterr()
     assert main(["--params", "params.yaml", "clean"]) == 2

@@ -171,7 +171,8 @@ def test_cli_paths_are_relative_to_the_params_file_not_the_working_directory(tmp
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr[-2000:]
     assert (proj / "out/quarantine.parquet").is_file()
-    assert json.loads((proj / "metrics/ingest.json").read_text())["records_read"] == 1
+    assert json.loads((proj / "reports/ingest.json").read_text())["records_read"] == 1
+    assert json.loads((proj / "metrics/ingest.json").read_text())["read"] == 1
     assert list(elsewhere.iterdir()) == []
 
 

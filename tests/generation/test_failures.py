@@ -164,7 +164,7 @@ def test_cli_exits_2_with_one_error_line(tmp_path):
     errors = [x for x in r.stderr.splitlines() if "error:" in x]
     assert len(errors) == 1 and errors[0].startswith("curate generate: error: generate: no record accepted")
     assert "http_500 2" in errors[0]
-    assert not (tmp_path / "metrics").exists()  # no metrics for a failed stage
+    assert not (tmp_path / "metrics").exists() and not (tmp_path / "reports").exists()  # no metrics for a failed stage
     no_key_anywhere(tmp_path, r.stdout, r.stderr)
 
 

@@ -61,7 +61,7 @@ def test_truthfulqa_mc_maps_loglikelihoods_to_questions(monkeypatch):
 
     captured = {}
 
-    def fake_ll(model, requests, batch_size=32):
+    def fake_ll(model, requests, batch_size=32, **bar):  # bar: desc, unit of the progress bar
         captured["n"] = len(requests)
         return [-float(len(cont)) for _, cont in requests]
 
