@@ -67,11 +67,9 @@ CHART_SECTIONS = ("funnel", "verbs", "lengths", "rouge", "detectors", "clusters"
 #: this size (all 27.7K bundled records x 175 seed tasks take about 4 s on 2 cores)
 ROUGE_MAX_RECORDS = 50_000
 
-#: funnel rows that have a headline key in ``metrics/clean.json``: row key -> accepted names
-#: (the flat headline vocabulary of :mod:`curate.stages.base`, then clean's detail names)
-HEADLINE_ALIASES = {"read": ("read", "records_read"), "quarantined": ("quarantined",),
-                    "dropped": ("dropped",), "normalized": ("normalized", "records_normalized"),
-                    "repaired": ("repaired",), "flagged": ("flagged",), "kept": ("kept",)}
+#: funnel rows that have a headline key in ``metrics/clean.json`` (the flat vocabulary of
+#: :mod:`curate.stages.base`)
+HEADLINE_ROWS = ("read", "quarantined", "dropped", "normalized", "repaired", "flagged", "kept")
 
 CLIP_CHARS = 240
 TOP_CLUSTERS = 20
@@ -179,7 +177,7 @@ def provenance(params: Mapping, root: str | Path) -> dict:
 # ----------------------------------------------------------------------------- the funnel
 
 def _headline_key(key: str, headline: Mapping) -> str | None:
-    return next((k for k in HEADLINE_ALIASES.get(key, ()) if k in headline), None)
+    return key if key in HEADLINE_ROWS and key in headline else None
 
 
 def funnel(con, clean_detail: Mapping, clean_headline: Mapping, dropped: pa.Table) -> dict:
@@ -432,11 +430,7 @@ def gather_report(params: Mapping, root: str | Path) -> dict:
     dropped_path = require(paths.get("dropped"), "`curate clean` (paths.dropped)")
     detect_path = require(paths.get("detect_annotations"), "`curate detect` (paths.detect_annotations)")
     headline = read_json(root / "metrics" / "clean.json", "`curate clean`")
-    detail_path = root / "reports" / "clean.json"
-    if detail_path.is_file() or "dropped_by_check" not in headline:
-        detail = read_json(detail_path, "`curate clean`")
-    else:  # a run from before the metrics/reports split: metrics/clean.json holds the detail
-        detail = headline
+    detail = read_json(root / "reports" / "clean.json", "`curate clean`")
     deveval = read_json(root / "reports" / "detect_eval.json", "`curate detect-eval`")
     seeds = read_seed_tasks(paths["seed_tasks"]) if paths.get("seed_tasks") else []
     ablation_path = root / "reports" / "ablation.json"
