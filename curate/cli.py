@@ -20,7 +20,7 @@ from pathlib import Path
 
 from curate.core.errors import CurateError
 
-#: command -> (stage module, help). Commands without params: diff, export.
+#: command -> (stage module, help). Commands without a stage params section: sql, diff (reads paths only), export.
 COMMANDS = {
     "generate": ("generate", "self-instruct generation with an OpenAI-compatible teacher (a local llama.cpp one "
                              "when generate.base_url is null)"),
@@ -184,8 +184,9 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def dispatch(args: argparse.Namespace) -> object:
-    """Run ``args.stage``: load the params (not for diff/export, nor for sql given ``--db``
-    and no params file), call the stage module's ``run`` and return what it returned."""
+    """Run ``args.stage``: load the params (not for export; diff reads the params file itself,
+    when it exists, only for the annotation files that explain the diff; sql given ``--db`` or
+    ``--list`` needs no params file), call the stage module's ``run`` and return what it returned."""
     from curate.core.config import load_params
     from curate.stages.base import Context
 
