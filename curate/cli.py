@@ -32,9 +32,10 @@ COMMANDS = {
     "analyze": ("analyze", "verb-noun diversity, lengths, DuckDB database"),
     "detect-eval": ("detect_eval", "precision/recall of the detectors on the labelled dev set"),
     "prepare-student": ("prepare_student", "convert the GGUF student to a checkpoint"),
-    "train": ("train", "SFT of the student on raw or clean data (Alpaca's recipe)"),
-    "evaluate": ("evaluate", "TruthfulQA MC1/MC2 and user-oriented response loss"),
-    "compare": ("compare", "raw vs clean ablation table from the eval metrics"),
+    "probes": ("probes", "held-out behavioural probe records (in no training arm)"),
+    "train": ("train", "SFT of the student on one ablation arm with one seed (Alpaca's recipe)"),
+    "evaluate": ("evaluate", "TruthfulQA MC1/MC2 per question, user-oriented loss, behavioural probes"),
+    "compare": ("compare", "paired differences of the arms with bootstrap intervals and McNemar tests"),
     "report": ("report", "self-contained HTML report of the run -> reports/index.html"),
     "sql": ("sql", "run a read-only SQL query on the analysis database"),
     "diff": ("diff", "record-level diff of two dataset versions (files or REV:path)"),
@@ -153,8 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     s["repair"].add_argument("--force", action="store_true", help="run even if repair.enabled is false")
     s["detect-eval"].add_argument("--report", help="Markdown report (default: reports/detect_eval.md in the project root)")
     s["report"].add_argument("--out", help="HTML file (default: reports/index.html in the project root)")
-    s["train"].add_argument("variant", choices=["raw", "clean"])
-    s["evaluate"].add_argument("model", help="base, raw or clean")
+    from curate.core.config import ARM_NAMES
+
+    s["train"].add_argument("arm", choices=list(ARM_NAMES), help="the ablation arm (docs/ablation.md)")
+    s["train"].add_argument("--seed", type=int, help="training seed (default: the first of ablation.seeds)")
+    s["evaluate"].add_argument("model", help="base or ARM-sSEED, e.g. clean-s1")
     s["sql"].add_argument("query", nargs="?", help="SQL, or the name of a saved query (--list)")
     s["sql"].add_argument("--list", dest="list_queries", action="store_true", help="list the saved queries")
     s["sql"].add_argument("--param", action="append", metavar="KEY=VALUE", help="a saved query's parameter ($KEY)")
@@ -215,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"curate {args.stage}: error: {e}", file=sys.stderr)
         return 2
     if isinstance(result, dict):  # a stage's metrics: the scalars on one line
-        label = " ".join([args.stage] + [str(getattr(args, k)) for k in ("variant", "model") if hasattr(args, k)])
+        label = " ".join([args.stage] + [str(getattr(args, k)) for k in ("arm", "model") if hasattr(args, k)])
         print(f"{label}: " + json.dumps({k: v for k, v in result.items() if not isinstance(v, (dict, list))}))
     elif result is not None:
         print(result)

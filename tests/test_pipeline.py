@@ -42,6 +42,8 @@ def repo(tmp_path_factory):
     params["train"].update(n_examples=24, max_length=96, per_device_train_batch_size=4,
                            gradient_accumulation_steps=1, max_steps=3)
     params["evaluate"].update(n_questions=4, n_user_oriented=4, batch_size=8)
+    params["probes"].update(per_kind=2, max_new_tokens=8, batch_size=8, user_oriented=False)
+    params["ablation"].update(seeds=[1], n_boot=200)  # all five arms, one seed
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
@@ -93,19 +95,32 @@ def test_diff_raw_vs_clean_matches_clean_metrics(repo):
 
 
 def test_training_evaluation_and_ablation(repo):
-    repo, _, _ = repo
-    for v in ("raw", "clean"):
-        t = _metrics(repo, f"train_{v}")
-        assert t["steps"] == 3
-        assert (repo / f"plots/train_loss_{v}.csv").read_text().startswith("step,loss")
+    import pyarrow.parquet as pq
+
+    from curate.core.config import ARM_NAMES
+
+    repo, env, _ = repo
+    probes = pq.read_table(repo / "outputs/probes/probes.parquet").to_pylist()
+    assert probes and _metrics(repo, "probes")["short_kinds"]  # the 100-record sample has no attachment task
+    held = {r["id"] for r in probes}
+    for arm in ARM_NAMES:
+        t = _metrics(repo, f"train_{arm}-s1")
+        assert t["steps"] == 3 and t["arm"]["arm"] == arm and t["arm"]["held_out"] == len(held)
+        assert (repo / f"plots/train_loss_{arm}-s1.csv").read_text().startswith("step,loss")
+        e = _metrics(repo, f"eval_{arm}-s1")
+        assert e["truthfulqa_n_questions"] == 4 and e["probe_n"] == len(probes)
+        tq = pq.read_table(repo / f"outputs/eval/{arm}-s1/truthfulqa.parquet")
+        assert tq.num_rows == 4 and set(tq.column_names) >= {"question_index", "mc1_correct", "mc2", "mc1_lls"}
+        gens = pq.read_table(repo / f"outputs/eval/{arm}-s1/generations.parquet").to_pylist()
+        assert {g["id"] for g in gens} == held and all(g["new_tokens"] <= 8 for g in gens)
     ab = _metrics(repo, "ablation")
     assert not (repo / "metrics/ablation.json").exists()  # the arms' MC1/MC2 headline is in metrics/eval_*.json
-    for arm in ("base", "raw", "clean"):
+    for arm in ("base", *ARM_NAMES):
         lo, hi = ab[arm]["ci95"]["truthfulqa_mc1"]
         assert lo <= ab[arm]["truthfulqa_mc1"] <= hi
-    assert set(ab) >= {"base", "raw", "clean", "delta_clean_minus_raw"}
-    assert ab["delta_clean_minus_raw"]["truthfulqa_mc2"] == pytest.approx(ab["clean"]["truthfulqa_mc2"] - ab["raw"]["truthfulqa_mc2"])
-    assert "| clean − raw |" in (repo / "reports/ablation.md").read_text()
+    assert len(ab["pairs"]) == 2 * (10 + 5)  # MC1 and MC2 of every pair of arms and of each arm vs base
+    md = (repo / "reports/ablation.md").read_text()
+    assert "| clean − base | MC1 |" in md and "Behavioural probes" in md
 
 
 def test_metrics_show_fits_a_terminal_with_flat_headlines(repo):
@@ -133,8 +148,8 @@ def test_plots_cover_funnel_verbs_losses_and_ablation(repo):
     shown = json.loads(_run([sys.executable, "-m", "dvc", "plots", "show", "--json"], repo, env))
     plots = shown.get("data", shown)  # {plot id: [rendered plot, ...]}
     assert not shown.get("errors"), shown.get("errors")
-    for name in ("plots/funnel.csv", "plots/verb_noun_top.csv", "plots/train_loss_raw.csv",
-                 "plots/train_loss_clean.csv", "plots/ablation.csv"):
+    for name in ("plots/funnel.csv", "plots/verb_noun_top.csv", "plots/train_loss_raw-s1.csv",
+                 "plots/train_loss_clean-s1.csv", "plots/ablation.csv"):
         assert any(name in k for k in plots), (name, list(plots))
     funnel = {r["step"]: int(r["records"]) for r in csv.DictReader(open(repo / "plots/funnel.csv"))}
     clean = _metrics(repo, "clean")

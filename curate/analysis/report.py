@@ -827,7 +827,8 @@ def _ablation_html(arms: Sequence[Mapping] | None, path: str) -> str:
         cells += "".join(f"<td>{_num(a['other'].get(k), '.4f')}</td>" for k in others)
         rows.append(f"<tr><td>{_e(a['arm'])}</td>{cells}</tr>")
     return (f"<table><thead><tr><th>arm</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<p class=\"note\">From <code>{_e(path)}</code>; intervals: mean ± 1.96·SE over questions.</p>")
+            f"<p class=\"note\">From <code>{_e(path)}</code>; 95% bootstrap intervals over seeds and questions "
+            "(<code>reports/ablation.md</code> has the paired differences).</p>")
 
 
 _CSS = """

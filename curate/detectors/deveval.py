@@ -25,28 +25,20 @@ inside [0, 1] and behave at small n, unlike the normal approximation.
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import pyarrow as pa
 
+from curate.core import stats as core_stats
 from curate.core.errors import CurateError
+
+#: z of the dev-set intervals (the reported numbers in reports/ and docs/ were computed with it)
+Z = 1.96
 
 #: Strata drawn uniformly at random from the ingested records: the only ones recall is measured on.
 UNIFORM_STRATA = ("random", "blind")
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float | None, float | None]:
-    """95% (z=1.96) Wilson score interval for k successes in n trials; ``(None, None)`` if n=0."""
-    if n == 0:
-        return None, None
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
 
 
 def load_devset(sample_path: str | Path, labels_path: str | Path) -> list[dict]:
@@ -79,6 +71,13 @@ def load_devset(sample_path: str | Path, labels_path: str | Path) -> list[dict]:
         raise CurateError(f"{labels_path}: {len(missing)} sampled records have no labels, e.g. {missing[:3]}")
     return [{"id": i, "stratum": s["stratum"], "pool": s.get("pool"), "labels": labels[i]}
             for i, s in sample.items()]
+
+
+def wilson(k: int, n: int, z: float = Z) -> tuple[float | None, float | None]:
+    """The 95% Wilson interval of :func:`curate.core.stats.wilson` (at ``z = 1.96``) rounded to 4
+    decimals, as reported here; ``(None, None)`` when ``n == 0``."""
+    lo, hi = core_stats.wilson(k, n, z)
+    return (None, None) if lo is None else (round(lo, 4), round(hi, 4))
 
 
 def _rate(k: int, n: int) -> tuple[float | None, list]:

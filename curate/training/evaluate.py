@@ -33,12 +33,12 @@ User-oriented response loss: the 252 instructions of self-instruct's user-orient
 :func:`curate.models.lm.response_nll`. ``user_oriented_loss`` = total NLL / total response
 tokens (nats per token), ``user_oriented_ppl`` = exp of it.
 
-Cost on 2 CPU cores (SmolLM2-135M, float32): TruthfulQA ~0.35 s per question (350 questions,
-2,607 choice rows, in 122 s; all 817 estimated at ~4.7 min, vs 44 min with lm-evaluation-harness
-on the same machine type), user-oriented loss ~72 s (252 examples, 43k tokens); one default
-evaluation ~3.3 min, a full-set one ~6 min. The default ``n_questions: 350`` keeps base +
-raw-trained + clean-trained at ~10 minutes. Numbers from a subset are comparable only with the
-same ``truthfulqa_subset`` id.
+Cost on 2 CPU cores (SmolLM2-135M, float32): TruthfulQA ~0.35 s per question, all 817 in about
+5 minutes (vs 44 min with lm-evaluation-harness on the same machine type), user-oriented loss
+~72 s (252 examples, 43k tokens). The default ``n_questions: null`` scores all 817, and
+:func:`write_per_question` keeps every question's result so that models are compared question
+by question (:mod:`curate.training.compare`); numbers from a subset are comparable only with the
+same ``truthfulqa_subset`` id. Parity with lm-evaluation-harness 0.4.13: docs/lm_eval_parity.md.
 
 Note: the student is SmolLM2-135M-Instruct de-quantised from Q4_1 (see
 :mod:`curate.models.student`), so its "base" numbers are those of an instruct model with
@@ -157,7 +157,9 @@ def truthfulqa_mc(model, tokenizer, questions: Sequence[Mapping[str, Any]], batc
     """MC1/MC2 over ``questions`` (dicts with question, mc1_targets, mc2_targets).
 
     Returns ``{"mc1", "mc1_stderr", "mc2", "mc2_stderr", "n", "n_scored_choices",
-    "per_question": [{"mc1", "mc2"}]}``. Each unique (question, choice) is scored once with
+    "per_question": [{"mc1": 0.0 | 1.0, "mc2": mass in [0, 1], "mc1_lls": [total log-prob
+    (nats) of each mc1 choice, in the task's order], "mc2_lls": [... of each mc2 choice]}]}``
+    in the order of ``questions``. Each unique (question, choice) is scored once with
     :func:`loglikelihood_cached`.
     """
     requests, keys = [], {}
@@ -172,9 +174,10 @@ def truthfulqa_mc(model, tokenizer, questions: Sequence[Mapping[str, Any]], batc
     for qi, q in enumerate(questions):
         c1, y1 = list(q["mc1_targets"]), list(q["mc1_targets"].values())
         c2, y2 = list(q["mc2_targets"]), list(q["mc2_targets"].values())
-        mc1, _ = mc_scores([lls[keys[(qi, c)]] for c in c1], y1)
-        _, mc2 = mc_scores([lls[keys[(qi, c)]] for c in c2], y2)
-        per_q.append({"mc1": mc1, "mc2": mc2})
+        l1, l2 = [lls[keys[(qi, c)]] for c in c1], [lls[keys[(qi, c)]] for c in c2]
+        mc1, _ = mc_scores(l1, y1)
+        _, mc2 = mc_scores(l2, y2)
+        per_q.append({"mc1": mc1, "mc2": mc2, "mc1_lls": l1, "mc2_lls": l2})
     mc1, mc1_se = _mean_stderr([p["mc1"] for p in per_q])
     mc2, mc2_se = _mean_stderr([p["mc2"] for p in per_q])
     return {"mc1": mc1, "mc1_stderr": mc1_se, "mc2": mc2, "mc2_stderr": mc2_se, "n": len(per_q),
@@ -220,8 +223,36 @@ def response_loss(model, tokenizer, records: Sequence[Mapping[str, Any]], max_le
 # --------------------------------------------------------------------------- entry point
 
 
+#: Columns of the per-question results (:func:`write_per_question`).
+PER_QUESTION_COLUMNS = ("question_index", "mc1_correct", "mc2", "mc1_lls", "mc2_lls")
+
+
+def write_per_question(path: str | Path, indices: Sequence[int], per_question: Sequence[Mapping[str, Any]]) -> Path:
+    """Write TruthfulQA per-question results to Parquet: one row per question with
+    ``question_index`` (int32, position in the 817-question task file), ``mc1_correct`` (int8, 0
+    or 1), ``mc2`` (float64, true-probability mass), ``mc1_lls`` / ``mc2_lls`` (list<float64>:
+    total log-probability in nats of each choice, in the task's order: the true MC1 choice first).
+    Every comparison of two models is paired on ``question_index``. Returns ``path``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(indices) != len(per_question):
+        raise ValueError(f"{len(indices)} question indices for {len(per_question)} results")
+    table = pa.table({
+        "question_index": pa.array(list(indices), pa.int32()),
+        "mc1_correct": pa.array([int(q["mc1"]) for q in per_question], pa.int8()),
+        "mc2": pa.array([float(q["mc2"]) for q in per_question], pa.float64()),
+        "mc1_lls": pa.array([list(q["mc1_lls"]) for q in per_question], pa.list_(pa.float64())),
+        "mc2_lls": pa.array([list(q["mc2_lls"]) for q in per_question], pa.list_(pa.float64())),
+    })
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    return path
+
+
 def evaluate(model_dir: str | Path, params: Mapping[str, Any] | None = None, metrics_path: str | Path | None = None,
-             name: str | None = None) -> dict:
+             name: str | None = None, per_question_path: str | Path | None = None) -> dict:
     """Evaluate the checkpoint in ``model_dir``; write and return flat metrics.
 
     Keys: model, truthfulqa_mc1, truthfulqa_mc1_stderr, truthfulqa_mc2, truthfulqa_mc2_stderr,
@@ -229,6 +260,7 @@ def evaluate(model_dir: str | Path, params: Mapping[str, Any] | None = None, met
     with the same subset), truthfulqa_seconds, user_oriented_loss, user_oriented_ppl,
     user_oriented_loss_example_mean/_stderr, user_oriented_tokens, user_oriented_n,
     user_oriented_seconds, wall_seconds, params. ``name`` defaults to the folder name.
+    ``per_question_path``: also write the per-question results there (:func:`write_per_question`).
     Raises ``FileNotFoundError`` if an eval file is missing, ``CurateError`` on an unknown param.
     """
     p = merged_params(params)
@@ -239,6 +271,8 @@ def evaluate(model_dir: str | Path, params: Mapping[str, Any] | None = None, met
     idx = question_subset(len(all_q), p["n_questions"], p["seed"])
     t1 = time.time()
     tqa = truthfulqa_mc(model, tokenizer, [all_q[i] for i in idx], p["batch_size"])
+    if per_question_path is not None:
+        write_per_question(per_question_path, idx, tqa["per_question"])
     t2 = time.time()
     uo = load_user_oriented(p["user_oriented_path"])
     if p["n_user_oriented"] is not None:

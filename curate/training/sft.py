@@ -20,11 +20,15 @@ token is ``<|im_end|>`` and which adds no BOS token; training runs in float32 on
 response tokens of the effective batch (``num_items_in_batch``) rather than averaging
 per-micro-batch means.
 
-The defaults (params ``train:`` section) are a CPU-sized run: 160 examples, ``max_length``
-256, 1 epoch, micro-batch 8 x 2 accumulation = effective batch 16, i.e. 10 optimizer steps
-(the first is the warmup step, at learning rate 0: ``ceil(0.03 * 10) = 1``). Measured on 2
-CPU cores: about 25 s per optimizer step (41% of the examples hit 256 tokens, so batches are
-padded to ~256), 4.5-5.5 minutes per run including loading and saving (517 MB).
+The defaults (params ``train:`` section) are a CPU-sized run: ``n_examples`` 256 records per
+ablation arm, ``max_length`` 256, micro-batch 8 x 2 accumulation = effective batch 16, and a
+fixed ``max_steps`` 16 for every arm (one epoch of 256; an arm with fewer records repeats them),
+so arms differ only in which records they see. Speed on this 2-core CPU
+(``benchmarks/train_throughput.py``, docs/ablation.md): the plain fp32 ``Trainer`` baseline
+pads every batch to its longest example in random order (~0.8 padding tokens per real token);
+length-grouped batches (``group_by_length``: transformers' ``LengthGroupedSampler``, megabatches
+of ``min(50, len // (4 x batch))`` batches sorted by length) and bf16 autocast (``precision:
+auto``, :func:`choose_precision`) together give about 3x the tokens/s.
 The learning rate default is 1e-4, not Alpaca's 2e-5: Alpaca's value is for a 7B model
 (hidden 4096) over ~1,200 steps; a 135M model (hidden 576) tolerates larger rates, and with
 only 9 effective steps of cosine decay 2e-5 barely moves the weights, so a raw-vs-clean
@@ -33,7 +37,7 @@ is only a params override: ``n_examples: null, num_train_epochs: 3, learning_rat
 max_length: 512, per_device_train_batch_size: 4, gradient_accumulation_steps: 32``
 (effective batch 128), ``warmup_ratio: 0.03``, ``lr_scheduler_type: cosine``.
 
-Why ``Trainer``: it works on CPU here (``use_cpu=True``) and gives Alpaca's optimiser and
+Why ``Trainer``: it works on CPU here (``use_cpu`` unless CUDA is available) and gives Alpaca's optimiser and
 schedule; a list of tokenized dicts is its dataset, shuffled with ``seed``. Per-step losses
 come from ``trainer.state.log_history`` (``logging_steps=1``).
 """
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import json
 import shutil
 import time
@@ -113,18 +118,82 @@ def tokenize_example(record: Mapping[str, Any], tokenizer, max_length: int) -> d
 
 
 class SupervisedCollator:
-    """Right-pad a list of tokenized examples to the longest one.
+    """Right-pad a list of tokenized examples to the longest one (dynamic padding).
 
     Returns ``input_ids`` [B, T] (pad id), ``labels`` [B, T] (pad ``IGNORE_INDEX``) and
     ``attention_mask`` [B, T] (1 = real token), as Alpaca's ``DataCollatorForSupervisedDataset``:
     :func:`curate.models.lm.pad_batch`, the padding evaluation's response loss uses too.
+    ``padded_tokens`` / ``real_tokens`` count the B x T positions and the real tokens of every
+    batch built, so a run can report its padding overhead.
     """
 
     def __init__(self, pad_token_id: int):
         self.pad_token_id = pad_token_id
+        self.padded_tokens = 0
+        self.real_tokens = 0
 
     def __call__(self, features: list[dict]) -> dict:
-        return pad_batch(features, self.pad_token_id)
+        batch = pad_batch(features, self.pad_token_id)
+        self.padded_tokens += int(batch["input_ids"].numel())
+        self.real_tokens += int(batch["attention_mask"].sum())
+        return batch
+
+
+# --------------------------------------------------------------------------- precision
+
+
+def cpu_bf16_flags() -> list[str]:
+    """The CPU's native bf16 instruction sets among ``amx_bf16`` and ``avx512_bf16`` (Linux
+    ``/proc/cpuinfo`` flags; elsewhere torch's private CPU probes when present, else ``[]``).
+    oneDNN runs bf16 matmuls on them; without them bf16 is emulated and slower than fp32."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+        return [f for f in ("amx_bf16", "avx512_bf16") if f in flags]
+    except OSError:
+        import torch
+
+        cpu = getattr(torch, "cpu", None)
+        probes = (("amx_bf16", "_is_amx_tile_supported"), ("avx512_bf16", "_is_avx512_bf16_supported"))
+        return [name for name, fn in probes if getattr(cpu, fn, lambda: False)()]
+
+
+def choose_precision(model, batch: Mapping, p: Mapping) -> dict:
+    """Decide fp32 or bf16 autocast for training, from ``p["precision"]``.
+
+    ``fp32``: always fp32. ``bf16``: bf16 autocast (``torch.autocast("cpu", torch.bfloat16)``,
+    what ``TrainingArguments(bf16=True)`` enables on CPU; the weights and optimizer state stay
+    fp32). ``auto``: bf16 when :func:`cpu_bf16_flags` finds native support *and* the loss of
+    ``batch`` (a collated batch with labels) under autocast is within ``p["bf16_tolerance"]``
+    (relative) of the fp32 loss; else fp32. Both losses are measured for every choice except
+    ``fp32`` forced. Returns ``{"precision": "bf16"|"fp32", "why": str, "cpu_bf16": [...],
+    "loss_fp32": float|None, "loss_bf16": float|None, "rel_diff": float|None}``.
+    """
+    import torch
+
+    flags = cpu_bf16_flags()
+    out = {"cpu_bf16": flags, "loss_fp32": None, "loss_bf16": None, "rel_diff": None}
+    if p["precision"] == "fp32":
+        return {**out, "precision": "fp32", "why": "train.precision: fp32"}
+    if torch.cuda.is_available():  # Trainer trains on the GPU: its bf16 support counts, not the CPU's
+        flags = ["cuda_bf16"] if torch.cuda.is_bf16_supported() else []
+        out["cuda_bf16"] = bool(flags)
+    if p["precision"] == "auto" and not flags:
+        return {**out, "precision": "fp32", "why": "auto: no AMX-BF16/AVX512-BF16 on this CPU (bf16 would be emulated)"}
+    with torch.no_grad():
+        l32 = float(model(**batch).loss)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            l16 = float(model(**batch).loss)
+    rel = abs(l16 - l32) / max(abs(l32), 1e-12)
+    out.update(loss_fp32=l32, loss_bf16=l16, rel_diff=rel)
+    if p["precision"] == "bf16":
+        return {**out, "precision": "bf16", "why": "train.precision: bf16"}
+    if not math.isfinite(rel):  # NaN compares False with any tolerance: never let it pass as agreement
+        return {**out, "precision": "fp32", "why": "auto: first-batch loss not finite, bf16 cannot be checked"}
+    if rel > p["bf16_tolerance"]:
+        return {**out, "precision": "fp32",
+                "why": f"auto: bf16 loss differs by {rel:.2%} > bf16_tolerance {p['bf16_tolerance']:.2%}"}
+    return {**out, "precision": "bf16",
+            "why": f"auto: {'+'.join(flags)}; bf16 loss within {rel:.2%} of fp32 (tolerance {p['bf16_tolerance']:.2%})"}
 
 
 # --------------------------------------------------------------------------- training
@@ -146,12 +215,15 @@ def _examples(records_path, records: list[dict], tokenizer,
     return records, subset, examples
 
 
-def _training_args(p: Mapping, out_dir: Path):
+def _training_args(p: Mapping, out_dir: Path, bf16: bool = False):
     """Alpaca's optimiser and schedule as ``TrainingArguments`` (CPU, no checkpoints, a log
-    entry per optimizer step)."""
+    entry per optimizer step); ``group_by_length`` from params, ``bf16`` autocast when asked."""
+    import torch
     from transformers import TrainingArguments
 
     return TrainingArguments(
+        train_sampling_strategy="group_by_length" if p["group_by_length"] else "random",
+        bf16=bf16,
         output_dir=str(out_dir / "_trainer"),
         per_device_train_batch_size=p["per_device_train_batch_size"],
         gradient_accumulation_steps=p["gradient_accumulation_steps"],
@@ -168,7 +240,7 @@ def _training_args(p: Mapping, out_dir: Path):
         save_strategy="no",
         eval_strategy="no",
         report_to="none",
-        use_cpu=True,
+        use_cpu=not torch.cuda.is_available(),  # a GPU when there is one (params-gpu.yaml)
         seed=p["seed"],
         data_seed=p["seed"],
         dataloader_num_workers=0,
@@ -245,8 +317,14 @@ def train(
     params: Mapping[str, Any] | None = None,
     metrics_path: str | Path | None = None,
     loss_csv_path: str | Path | None = None,
+    *,
+    subset: Sequence[Mapping[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Fine-tune the model in ``model_dir`` on a seeded sample of ``records_path``.
+    """Fine-tune the model in ``model_dir`` on a seeded sample of ``records_path``, or on
+    ``subset`` (records chosen by the caller, e.g. an ablation arm from
+    :mod:`curate.training.arms`; then ``records_path`` only names them in errors and
+    ``n_examples``/``sources`` are not applied).
 
     ``records_path``: curate Parquet records file (:func:`curate.core.io.read_records`).
     ``model_dir``: a Hugging Face checkpoint folder (e.g. from ``prepare_student``).
@@ -255,6 +333,14 @@ def train(
     ``metrics_path``: JSON with train loss first/last/mean, steps, examples, tokens, wall
     seconds and the exact params. ``loss_csv_path``: CSV ``step,loss`` (one row per optimizer
     step; loss = mean NLL in nats per response token), for ``dvc plots``.
+
+    Speed: batches are padded to their longest example (dynamic padding) and, with
+    ``group_by_length``, drawn by transformers' ``LengthGroupedSampler`` (megabatches of 50
+    batches sorted by length, so a batch holds similar lengths); precision per
+    :func:`choose_precision`. The metrics add ``precision`` (the decision and both first-batch
+    losses), ``train_seconds`` (Trainer's runtime), ``tokens_seen``/``padded_tokens_seen`` over
+    all batches, ``padding_overhead`` (padded / real - 1) and ``tokens_per_s`` (real tokens per
+    second of training), plus ``extra`` (e.g. the arm's description).
 
     Returns the metrics dict. Raises ``ValueError`` if the sample is empty or has no response
     tokens; ``CurateError`` on an unknown or invalid param or an unreadable records file.
@@ -266,15 +352,24 @@ def train(
     t0 = time.time()
     set_seed(p["seed"])  # before the model is loaded, as it always was
     model, tokenizer = load_causal_lm(model_dir, torch_threads=p["torch_threads"], for_training=True)
-    records = read_records(records_path).to_pylist()
-    records, subset, examples = _examples(records_path, records, tokenizer, p)  # records: after train.sources
+    if subset is None:
+        records = read_records(records_path).to_pylist()
+        records, subset, examples = _examples(records_path, records, tokenizer, p)  # records: after train.sources
+    else:  # a training set chosen by the caller (an ablation arm): no filter, no sampling
+        records, subset = list(subset), list(subset)
+        if not subset:
+            raise ValueError(f"{records_path}: empty training set")
+        examples = [tokenize_example(r, tokenizer, p["max_length"]) for r in subset]
 
     out_dir = Path(out_dir)
+    collator = SupervisedCollator(tokenizer.pad_token_id)
+    precision = choose_precision(model, pad_batch(examples[: p["per_device_train_batch_size"]],
+                                                  tokenizer.pad_token_id), p)
     trainer = Trainer(
         model=model,
-        args=_training_args(p, out_dir),
+        args=_training_args(p, out_dir, bf16=precision["precision"] == "bf16"),
         train_dataset=examples,  # a list is a map-style dataset
-        data_collator=SupervisedCollator(tokenizer.pad_token_id),
+        data_collator=collator,
         callbacks=[_step_bar()],
     )
     result = trainer.train()
@@ -287,5 +382,15 @@ def train(
     shutil.rmtree(out_dir / "_trainer", ignore_errors=True)
 
     metrics = _train_metrics(losses, result, trainer, examples, records, subset, p, time.time() - t0)
+    runtime = float(result.metrics.get("train_runtime") or 0.0)
+    metrics.update({
+        "precision": precision,
+        "train_seconds": round(runtime, 2),
+        "tokens_seen": collator.real_tokens,  # real (non-pad) tokens of every batch, all epochs
+        "padded_tokens_seen": collator.padded_tokens,
+        "padding_overhead": round(collator.padded_tokens / max(collator.real_tokens, 1) - 1, 4),
+        "tokens_per_s": round(collator.real_tokens / runtime, 1) if runtime else None,
+        **(extra or {}),
+    })
     _write_outputs(metrics, losses, metrics_path, loss_csv_path)
     return metrics

@@ -27,15 +27,10 @@ from curate.stages import analyze, clean, compare, detect_eval, ingest
 from curate.stages.base import Context
 from tests.analysis.helpers import FIXTURE
 from tests.conftest import ROOT
+from tests.training.fake_eval import write_eval
 
 SCRIPT = ROOT / "scripts" / "check_report.py"
 SKIP_BROWSER = "Chromium not found: apt-get install chromium (Debian) to run the browser test"
-
-
-def _eval(mc1: float, se: float) -> dict:
-    return {"truthfulqa_mc1": mc1, "truthfulqa_mc2": mc1 + 0.15, "truthfulqa_mc1_stderr": se,
-            "truthfulqa_mc2_stderr": se, "user_oriented_loss": 2.5, "user_oriented_ppl": 12.2,
-            "truthfulqa_subset": "n50-seed42-test", "truthfulqa_n_questions": 50}
 
 
 def _build_run(root: Path) -> dict:
@@ -56,6 +51,7 @@ def _build_run(root: Path) -> dict:
                   "repair_annotations": None,
                   "devset_sample": "data/devset/sample.jsonl", "devset_labels": "data/devset/labels.jsonl"},
         "analyze": {"top_verbs": 5, "top_nouns": 2, "png": False},
+        "ablation": {"arms": ["raw", "clean"], "seeds": [1], "n_boot": 500},
     }
     (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     ctx = Context(load_params(root / "params.yaml"), root)
@@ -99,8 +95,8 @@ def _build_run(root: Path) -> dict:
                                                           "pool": None}) + "\n" for k, i in enumerate(labels)))
     (dev / "labels.jsonl").write_text("".join(json.dumps({"id": i, "labels": v}) + "\n" for i, v in labels.items()))
     detect_eval.run(ctx)
-    for arm, mc1 in (("base", 0.25), ("raw", 0.28), ("clean", 0.30)):
-        (root / "reports" / f"eval_{arm}.json").write_text(json.dumps(_eval(mc1, 0.02)), encoding="utf-8")
+    for name, k in (("base", 25), ("raw-s1", 28), ("clean-s1", 30)):  # MC1 correct on k of 100 questions
+        write_eval(Path(paths["eval"]), name, [1.0] * k + [0.0] * (100 - k))
     compare.run(ctx)
     return {"ctx": ctx, "ida": ida, "idb": idb}
 
@@ -181,7 +177,8 @@ def test_verbs_detectors_clusters_ablation(run):
     assert clusters.index(ida[16]) < clusters.index("seed:seed_task_0")  # largest first
     assert idb[0] in clusters and "representative" in clusters and "kept" in clusters
     abl = s["ablation"]
-    assert re.search(r"<td>clean</td><td>0\.3000 \[0\.2608, 0\.3392\]</td>", abl)
+    m = re.search(r"<td>clean</td><td>0\.3000 \[(0\.\d{4}), (0\.\d{4})\]</td>", abl)
+    assert m and float(m[1]) < 0.30 < float(m[2]) and float(m[2]) - float(m[1]) < 0.25, abl
 
 
 def test_ablation_is_optional_and_takes_future_arms():

@@ -41,7 +41,7 @@ FAILURES = [
      "unknown parameter, did you mean 'threshold'? (allowed: enabled, fields, include_seed_tasks, threshold)"),
     ("ingest: {max_field_char: 10}", "ingest.max_field_char", "(allowed: field_map, max_field_chars)"),
     ("detect: {polcy: {refusal: drop}}", "detect.polcy", "did you mean 'policy'?"),
-    ("dedup: {rouge: {threshold: 0.5}}", "dedup", "unknown section, did you mean 'dedupe'? (allowed: analyze, dedupe,"),
+    ("dedup: {rouge: {threshold: 0.5}}", "dedup", "unknown section, did you mean 'dedupe'? (allowed: ablation, analyze, dedupe,"),
     ("generate: {sampling: {temprature: 0.5}}", "generate.sampling.temprature",
      "(allowed: max_tokens, stop, temperature, top_p)"),
     ("dedupe: {rouge: {threshold: -0.5}}", "dedupe.rouge.threshold",
@@ -261,8 +261,8 @@ def test_defaults_are_todays_effective_values():
     assert d["analyze"]["model"] == DEFAULT_MODEL and d["analyze"]["batch_size"] == 256
     assert d["student"]["source"] == "smollm2-gguf" and d["repair"]["enabled"] is True
     assert TrainRun().model_dump() == sft.DEFAULT_PARAMS and sft.DEFAULT_PARAMS["learning_rate"] == 1e-4
-    assert sft.DEFAULT_PARAMS["n_examples"] == 160 and sft.DEFAULT_PARAMS["sources"] is None
-    assert EvaluateRun().model_dump() == ev.DEFAULT_PARAMS and ev.DEFAULT_PARAMS["n_questions"] == 350
+    assert sft.DEFAULT_PARAMS["n_examples"] == 256 and sft.DEFAULT_PARAMS["max_steps"] == 16 and sft.DEFAULT_PARAMS["sources"] is None
+    assert EvaluateRun().model_dump() == ev.DEFAULT_PARAMS and ev.DEFAULT_PARAMS["n_questions"] is None
     assert ev.DEFAULT_PARAMS["truthfulqa_path"] == d["paths"]["truthfulqa"]
     # generate: run_generate's own DEFAULTS without the files, which moved to `paths`
     files = {"seed_tasks", "out", "rejected", "failures", "regenerate_log"}

@@ -12,7 +12,6 @@ import pytest
 from curate.core.errors import CurateError
 from curate.stages.base import HEADLINE_KEYS, Context, headline, timed
 from curate.stages.clean import funnel_rows
-from curate.training.compare import compare
 
 
 def test_headline_picks_numbers_by_dotted_key_and_leaves_out_the_rest():
@@ -49,22 +48,26 @@ def test_funnel_rows_are_ordered_and_add_up():
     assert d["5 flagged: review"] == 3 and d["5 flagged: repair"] == 1
 
 
-def _eval(mc1, se1, subset="s1"):
-    return {"truthfulqa_mc1": mc1, "truthfulqa_mc2": mc1 + 0.1, "truthfulqa_mc1_stderr": se1,
-            "truthfulqa_mc2_stderr": se1, "user_oriented_loss": 2.0, "user_oriented_ppl": 7.4,
-            "truthfulqa_subset": subset, "truthfulqa_n_questions": 100}
+def test_compare_stage_writes_report_plot_and_prints_the_paired_table(tmp_path):
+    import numpy as np
 
+    from curate.core.config import validate_params
+    from curate.stages import compare as compare_stage
+    from tests.training.fake_eval import write_eval
 
-def test_compare_gives_each_arm_an_interval_and_a_plot_table(tmp_path):
-    for arm, mc1 in (("base", 0.25), ("raw", 0.30), ("clean", 0.32)):
-        (tmp_path / f"eval_{arm}.json").write_text(json.dumps(_eval(mc1, 0.01)))
-    out = compare(tmp_path, report_path=tmp_path / "a.md", plot_path=tmp_path / "p.csv")
-    assert out["raw"]["ci95"]["truthfulqa_mc1"] == pytest.approx([0.30 - 0.0196, 0.30 + 0.0196])
-    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
-    assert len(rows) == 6 and {r["metric"] for r in rows} == {"mc1", "mc2"}
-    clean = next(r for r in rows if r["arm"] == "clean" and r["metric"] == "mc1")
-    assert float(clean["lo"]) < float(clean["mean"]) < float(clean["hi"])
-    assert float(clean["mean"]) == pytest.approx(0.32)
-    (tmp_path / "eval_clean.json").write_text(json.dumps(_eval(0.32, 0.01, subset="other")))
-    with pytest.raises(CurateError, match="subsets differ"):
-        compare(tmp_path, report_path=tmp_path / "a.md")
+    rng = np.random.default_rng(1)
+    for name in ("base", "raw-s1", "raw-s2", "clean-s1", "clean-s2"):
+        write_eval(tmp_path / "outputs/eval", name, (rng.random(60) < 0.3).astype(float))
+    params = validate_params({"paths": {"eval": str(tmp_path / "outputs/eval")},
+                              "ablation": {"arms": ["raw", "clean"], "seeds": [1, 2], "n_boot": 200}})
+    text = compare_stage.run(Context(params, tmp_path))
+    assert "| raw − clean | MC1 |" in text and "McNemar" in text
+    out = json.loads((tmp_path / "reports/ablation.json").read_text())
+    assert out["seeds"] == [1, 2] and out["n_questions"] == 60
+    assert not (tmp_path / "metrics/ablation.json").exists()  # the arms' headline is in metrics/eval_*.json
+    rows = list(csv.DictReader(open(tmp_path / "plots/ablation.csv")))
+    assert len(rows) == 6 and all(float(r["lo"]) <= float(r["mean"]) <= float(r["hi"]) for r in rows)
+    assert "## Paired differences" in (tmp_path / "reports/ablation.md").read_text()
+    with pytest.raises(CurateError, match="raw-s3, clean-s3"):
+        compare_stage.run(Context(validate_params({**params, "ablation": {**params["ablation"], "seeds": [1, 3]}}),
+                                  tmp_path))

@@ -179,3 +179,51 @@ def test_records_available_counts_only_the_listed_sources(tiny, tmp_path):
     assert (m["records_available"], m["examples"]) == (4, 2)
     m = train(data, tiny, tmp_path / "out2", {"sources": None, "n_examples": 2, "max_steps": 1, "max_length": 128})
     assert m["records_available"] == 7
+
+
+# ----------------------------------------------------------------- speed: padding and precision
+
+
+def test_collator_counts_real_and_padded_tokens():
+    col = SupervisedCollator(pad_token_id=0)
+    col([{"input_ids": [1, 2, 3], "labels": [1, 2, 3]}, {"input_ids": [4], "labels": [4]}])
+    col([{"input_ids": [5, 6], "labels": [5, 6]}])
+    assert (col.real_tokens, col.padded_tokens) == (6, 8)
+
+
+def test_precision_choice_follows_the_cpu_and_the_tolerance(tiny, monkeypatch):
+    from curate.models.lm import load_causal_lm, pad_batch
+    from curate.training import sft
+
+    model, tok = load_causal_lm(tiny)
+    batch = pad_batch([tokenize_example(rec(i, f"Say {i}.", "", f"Number {i}."), tok, 128) for i in range(4)],
+                      tok.pad_token_id)
+    p = {"precision": "auto", "bf16_tolerance": 0.5}
+    assert sft.choose_precision(model, batch, {**p, "precision": "fp32"})["precision"] == "fp32"
+    monkeypatch.setattr(sft, "cpu_bf16_flags", lambda: [])
+    none = sft.choose_precision(model, batch, p)
+    assert none["precision"] == "fp32" and "emulated" in none["why"] and none["loss_bf16"] is None
+    monkeypatch.setattr(sft, "cpu_bf16_flags", lambda: ["amx_bf16"])
+    ok = sft.choose_precision(model, batch, p)
+    assert ok["precision"] == "bf16" and ok["rel_diff"] == pytest.approx(
+        abs(ok["loss_bf16"] - ok["loss_fp32"]) / ok["loss_fp32"])
+    strict = sft.choose_precision(model, batch, {**p, "bf16_tolerance": 1e-12})
+    assert strict["precision"] == "fp32" and "bf16_tolerance" in strict["why"]  # bf16 never matches fp32 to 1e-12
+    masked = pad_batch([{"input_ids": [1, 2, 3], "labels": [-100] * 3}], tok.pad_token_id)  # no loss: NaN
+    nan = sft.choose_precision(model, masked, p)
+    assert nan["precision"] == "fp32" and "not finite" in nan["why"]
+
+
+def test_train_on_a_given_subset_reports_padding_and_the_arm(tiny, fixture_parquet, tmp_path):
+    # 64 records of 8 lengths: transformers groups megabatches of len // (4 x batch) batches
+    records = [dict(rec(i, "Repeat.", "", "ok " * (1 + 12 * (i % 8)))) for i in range(64)]
+    params = {"max_length": 256, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "max_steps": 8,
+              "seed": 1, "precision": "fp32"}
+    grouped = train(fixture_parquet, tiny, tmp_path / "g", {**params, "group_by_length": True}, subset=records,
+                    extra={"arm": {"arm": "raw"}})
+    plain = train(fixture_parquet, tiny, tmp_path / "p", {**params, "group_by_length": False}, subset=records)
+    assert grouped["examples"] == 64 and grouped["arm"] == {"arm": "raw"} and grouped["steps"] == 8
+    assert grouped["precision"]["precision"] == "fp32"
+    for m in (grouped, plain):
+        assert m["padded_tokens_seen"] >= m["tokens_seen"] > 0 and m["tokens_per_s"] > 0
+    assert grouped["padding_overhead"] < plain["padding_overhead"]  # length-grouped batches pad less
