@@ -65,11 +65,14 @@ def _fmt_ci(ci) -> str:
     return f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
 
 
-def verdict(a: str, b: str, ci: Sequence[float]) -> str:
-    """``"no detectable difference"`` when the interval ``ci`` contains 0, else which is higher."""
+def verdict(a: str, b: str, ci: Sequence[float], n_seeds: int = 2) -> str:
+    """``"no detectable difference"`` when the interval ``ci`` contains 0, else which is higher;
+    with one seed (``n_seeds < 2``) the interval holds only the question sample, not training
+    noise, and the verdict says so."""
     if ci[0] <= 0.0 <= ci[1] or any(x != x for x in ci):
         return "no detectable difference"
-    return f"{a} > {b}" if ci[0] > 0 else f"{a} < {b}"
+    side = f"{a} > {b}" if ci[0] > 0 else f"{a} < {b}"
+    return side if n_seeds >= 2 else f"{side} (one seed: training noise not in the interval)"
 
 
 def _rate_counts(gens: Sequence[Sequence[Mapping]], flag: str, which: str, ids: Sequence[str]):
@@ -168,7 +171,7 @@ def compare(eval_dir: str | Path, arms: Sequence[str], seeds: Sequence[int], *, 
         mc = mcnemar_exact(full(a, "mc1").ravel().astype(int), full(b, "mc1").ravel().astype(int))
         for m, r in zip(METRICS, res):
             row = {"a": a, "b": b, "metric": m, "estimate": r.estimate, "ci95": list(r.ci),
-                   "ci95_questions": list(r.ci_questions), "verdict": verdict(a, b, r.ci)}
+                   "ci95_questions": list(r.ci_questions), "verdict": verdict(a, b, r.ci, s_n)}
             if m == "mc1":
                 row["mcnemar"] = mc.as_dict()
             out["pairs"].append(row)
@@ -189,7 +192,7 @@ def compare(eval_dir: str | Path, arms: Sequence[str], seeds: Sequence[int], *, 
                                          n_boot=n_boot, seed=boot_seed)
             for f, r in zip(counts, res):
                 out["rate_pairs"].append({"a": a, "b": b, "flag": f, "estimate": r.estimate, "ci95": list(r.ci),
-                                          "verdict": verdict(a, b, r.ci)})
+                                          "verdict": verdict(a, b, r.ci, s_n)})
 
     if plot_path is not None:
         Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
@@ -240,7 +243,10 @@ def render_markdown(out: Mapping) -> str:
                if effects else
                f"No interval of the {len(out['pairs'])} excludes zero: no detectable difference between any two arms "
                "at this size."),
-              "Intervals are not adjusted for the number of comparisons."]
+              "Intervals are not adjusted for the number of comparisons."
+              + (" With one seed per arm the intervals resample questions only: they leave out seed-to-seed "
+                 "training noise, so an interval that excludes zero is not yet an effect of the data "
+                 "(params-ablation.yaml runs three seeds)." if len(out["seeds"]) < 2 else "")]
     rate_arms = [a for a in arms if "probe_rates" in out[a]]
     if rate_arms:
         for which, title in (("probe", "Behavioural probes (held-out instructions)"),

@@ -95,3 +95,12 @@ def test_verdict_only_calls_an_effect_when_zero_is_outside():
     assert verdict("a", "b", [0.0, 0.02]) == "no detectable difference"
     assert verdict("a", "b", [0.001, 0.02]) == "a > b"
     assert verdict("a", "b", [-0.03, -0.001]) == "a < b"
+
+
+def test_one_seed_verdicts_say_the_interval_lacks_training_noise(tmp_path):
+    _grid(tmp_path, shift_clean=0.05, seeds=(1,))
+    out = compare(tmp_path, ["raw", "clean"], [1], n_boot=500, report_path=tmp_path / "r.md")
+    mc2 = next(p for p in out["pairs"] if (p["a"], p["b"], p["metric"]) == ("raw", "clean", "mc2"))
+    assert mc2["ci95"] == mc2["ci95_questions"] and mc2["verdict"].startswith("raw < clean (one seed")
+    assert "leave out seed-to-seed training noise" in (tmp_path / "r.md").read_text()
+    assert verdict("a", "b", [0.01, 0.02], n_seeds=1).endswith("training noise not in the interval)")
