@@ -32,8 +32,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from curate.core.errors import CurateError
-from curate.training.stats import (bootstrap_means, mcnemar_exact, paired_rate_bootstraps, seed_spread,
-                                   wilson)
+from curate.training.probes import rate_summary
+from curate.training.stats import bootstrap_means, mcnemar_exact, paired_rate_bootstraps, seed_spread
 
 METRICS = ("mc1", "mc2")
 #: the behaviour flags compared (``curate.detectors.behaviour.FLAGS``; repeated here because
@@ -147,18 +147,11 @@ def compare(eval_dir: str | Path, arms: Sequence[str], seeds: Sequence[int], *, 
         if all(isinstance(x, (int, float)) for x in losses):
             entry["user_oriented_loss"] = float(np.mean(losses))
         if all(d["gen"] is not None for d in data[a]):
-            for which in ("probe", "user_oriented"):
-                rates = {}
-                for f in RATE_FLAGS:
-                    k = n = 0
-                    for d in data[a]:
-                        for r in d["gen"]:
-                            if r["set"] == which and r.get(f) is not None:
-                                n += 1
-                                k += bool(r[f])
-                    lo, hi = wilson(k, n)
-                    rates[f] = {"k": k, "n": n, "rate": k / n if n else None, "ci95": [lo, hi]}
-                entry[f"{which}_rates"] = rates
+            for which in ("probe", "user_oriented"):  # pooled over seeds
+                rows = [{f: r.get(f) for f in RATE_FLAGS} for d in data[a] for r in d["gen"] if r["set"] == which]
+                rates = rate_summary(rows)
+                entry[f"{which}_rates"] = {f: rates.get(f, {"k": 0, "n": 0, "rate": None, "ci95": [None, None]})
+                                           for f in RATE_FLAGS}
             tps = [d["summary"].get("generation", {}).get("tokens_per_s") for d in data[a]]
             entry["generation_tokens_per_s"] = float(np.mean([t for t in tps if t is not None])) if any(tps) else None
         out[a] = entry
