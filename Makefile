@@ -20,10 +20,16 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml scripts/install_loca
 
 setup: $(STAMP)
 
+# the optional extra curate[ray] (executor: ray); the tests compare both executors
+RAY_STAMP := $(VENV)/.installed-ray
+$(RAY_STAMP): $(STAMP) pyproject.toml requirements.lock
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[ray]'
+	touch $(RAY_STAMP)
+
 repro: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
-test: $(STAMP)
+test: $(STAMP) $(RAY_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python -m pytest -q
 
 bench: $(STAMP)

@@ -556,10 +556,26 @@ class Repair(Section):
         True, description="regenerate the outputs of repair-marked records with the teacher (params.yaml: false)")
 
 
+class RayExecutor(Section):
+    """Settings of ``executor: ray`` (:mod:`curate.core.executor`, docs/scale.md). The cluster is
+    the one ``RAY_ADDRESS`` names; without it a local one starts on 127.0.0.1."""
+
+    num_cpus: Optional[PosInt] = Field(
+        None, description="CPUs of the local cluster started when RAY_ADDRESS is unset (null: all of this machine)")
+    batch_size: PosInt = Field(2048, description="records per Ray Data batch of the map_batches steps")
+    embed_actors: PosInt = Field(1, description="sentence-embedder actors (map_batches concurrency)")
+    embed_cpus: PosInt = Field(1, description="CPUs per embedder actor (its torch threads)")
+    embed_gpus: Annotated[float, Field(ge=0)] = Field(
+        0, description="GPUs per embedder actor (0 on a CPU cluster; 1 puts each actor on a GPU)")
+
+
 class Params(Section):
     """The whole params.yaml."""
 
     seed: Seed = Field(42, description="random seed of train (sample, shuffle) and evaluate (question subset)")
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where dedupe and detect run: local (this process) or ray (Ray Data; docs/scale.md)")
+    ray: RayExecutor = _model(RayExecutor)
     paths: Paths = _model(Paths)
     ingest: Ingest = _model(Ingest)
     dedupe: Dedupe = _model(Dedupe)
@@ -582,8 +598,8 @@ STAGE_SECTIONS: dict[str, list[str]] = {
     "generate": ["generate", "paths.seed_tasks", "paths.generated", "paths.generate_rejected",
                  "paths.generate_failures"],
     "ingest": ["paths.raw_inputs", "paths.provenance", "ingest"],
-    "dedupe": ["dedupe"],
-    "detect": ["detect", "repair.enabled", "paths.ifd_checkpoint", "paths.judge_cache",
+    "dedupe": ["dedupe", "executor", "ray"],
+    "detect": ["detect", "executor", "ray", "repair.enabled", "paths.ifd_checkpoint", "paths.judge_cache",
                "paths.truthfulqa_v1_csv", "paths.truthfulqa_2025_csv", "paths.user_oriented"],
     "repair": ["repair", "generate", "paths.repair_log"],
     "clean": [],

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from rapidfuzz import process
@@ -140,30 +140,19 @@ def _sparse_nonzero(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(idx, m.shape[1])
 
 
-def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
-                    max_cells: int = 1 << 22, desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All unordered pairs of ``pool`` (encoded token strings) whose rapidfuzz Indel
-    normalized similarity (= 2*LCS/(m+n), the ROUGE-L F1 up to float rounding) is ``>= cutoff``.
-
-    Strings are sorted by length and compared in blocks of similar length: a block of queries
-    only sees the strings that are not longer than its last query and not shorter than
-    :func:`length_lower_bound` of its first one, so each pair is scored once and length-
-    incompatible pairs never reach ``cdist`` (whose ``score_cutoff`` prunes the rest in C++).
-    ``max_cells`` bounds the float32 score matrix held at once (default 4M cells = 16 MB, which
-    measured faster than larger blocks: the matrix stays in cache).
-
-    Returns ``(hi, lo)``, two int64 arrays of pool indices with ``hi > lo``, sorted by
-    ``(hi, lo)``. Each pair appears once. ``desc``: label of a progress bar over the strings
-    screened (:func:`curate.core.progress.progress`); None: no bar.
-    """
-    n = len(pool)
-    lens = np.fromiter((len(p) for p in pool), dtype=np.int64, count=n)
+def screen_blocks(lengths: Sequence[int] | np.ndarray, cutoff: float,
+                  max_cells: int = 1 << 22) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The plan of :func:`candidate_pairs`: ``(order, blocks)``. ``order`` sorts the strings by
+    length (stable); each block ``(s, e, lo)`` screens the queries ``s:e`` of that order against
+    the strings ``lo:e``, those not longer than its last query and not shorter than
+    :func:`length_lower_bound` of its first one. Together the blocks cover every pair that can
+    reach ``cutoff``, each once; a block's float32 score matrix stays under ``max_cells``."""
+    lens = np.asarray(lengths, dtype=np.int64)
+    n = len(lens)
     order = np.argsort(lens, kind="stable")
     slen = lens[order]
-    spool = [pool[k] for k in order]
-    his, los = [], []
+    blocks = []
     s = 0
-    bar = progress(total=n, desc=desc, enabled=desc is not None)  # texts screened (in length order)
     while s < n:
         lo_pos = int(np.searchsorted(slen, length_lower_bound(int(slen[s]), cutoff), "left"))
         # queries per block: keep the block x choices float32 matrix under max_cells
@@ -171,27 +160,69 @@ def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
         while b > 64 and b * (min(s + b, n) - lo_pos) > max_cells:
             b //= 2
         e = min(s + b, n)
-        sims = process.cdist(spool[s:e], spool[lo_pos:e], scorer=Indel.normalized_similarity,
-                             score_cutoff=cutoff, dtype=np.float32, workers=workers)
-        r, c = _sparse_nonzero(sims)
-        p = r + s
-        q = c + lo_pos
-        keep = q < p  # each unordered pair once: partner earlier in length order
-        a, b = order[p[keep]], order[q[keep]]
-        his.append(np.maximum(a, b))
-        los.append(np.minimum(a, b))
-        bar.update(e - s)
+        blocks.append((s, e, lo_pos))
         s = e
-    bar.close()
+    return order, blocks
+
+
+def block_pairs(spool: Sequence[str], block: tuple[int, int, int], cutoff: float,
+                workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of one :func:`screen_blocks` block: positions ``(p, q)`` into the length-sorted
+    pool ``spool`` with ``q < p`` and Indel normalized similarity ``>= cutoff`` (rapidfuzz
+    ``cdist`` with ``score_cutoff`` on ``workers`` threads). int64 arrays."""
+    s, e, lo_pos = block
+    sims = process.cdist(spool[s:e], spool[lo_pos:e], scorer=Indel.normalized_similarity,
+                         score_cutoff=cutoff, dtype=np.float32, workers=workers)
+    r, c = _sparse_nonzero(sims)
+    p = r + s
+    q = c + lo_pos
+    keep = q < p  # each unordered pair once: partner earlier in length order
+    return p[keep].astype(np.int64), q[keep].astype(np.int64)
+
+
+def sorted_pairs(order: np.ndarray, parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks' ``(p, q)`` positions (length order) -> ``(hi, lo)`` pool indices, ``hi > lo``,
+    sorted by ``(hi, lo)``: the result of :func:`candidate_pairs` whatever the block order."""
+    his = [np.maximum(order[p], order[q]) for p, q in parts]
+    los = [np.minimum(order[p], order[q]) for p, q in parts]
     hi = np.concatenate(his) if his else np.zeros(0, dtype=np.int64)
     lo = np.concatenate(los) if los else np.zeros(0, dtype=np.int64)
     idx = np.lexsort((lo, hi))
     return hi[idx].astype(np.int64), lo[idx].astype(np.int64)
 
 
+def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
+                    max_cells: int = 1 << 22, desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All unordered pairs of ``pool`` (encoded token strings) whose rapidfuzz Indel
+    normalized similarity (= 2*LCS/(m+n), the ROUGE-L F1 up to float rounding) is ``>= cutoff``.
+
+    Strings are sorted by length and compared in blocks of similar length
+    (:func:`screen_blocks`): a block of queries only sees the strings that are not longer than
+    its last query and not shorter than :func:`length_lower_bound` of its first one, so each
+    pair is scored once and length-incompatible pairs never reach ``cdist`` (whose
+    ``score_cutoff`` prunes the rest in C++). ``max_cells`` bounds the float32 score matrix held
+    at once (default 4M cells = 16 MB, which measured faster than larger blocks: the matrix
+    stays in cache). The blocks are independent: ``executor: ray`` screens them as Ray tasks
+    (:mod:`curate.dedupe.distributed`) and gets the same pairs.
+
+    Returns ``(hi, lo)``, two int64 arrays of pool indices with ``hi > lo``, sorted by
+    ``(hi, lo)``. Each pair appears once. ``desc``: label of a progress bar over the strings
+    screened (:func:`curate.core.progress.progress`); None: no bar.
+    """
+    order, blocks = screen_blocks([len(p) for p in pool], cutoff, max_cells)
+    spool = [pool[k] for k in order]
+    parts = []
+    bar = progress(total=len(pool), desc=desc, enabled=desc is not None)  # texts screened (in length order)
+    for block in blocks:
+        parts.append(block_pairs(spool, block, cutoff, workers))
+        bar.update(block[1] - block[0])
+    bar.close()
+    return sorted_pairs(order, parts)
+
+
 def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
                   seeds: Sequence[str] = (), workers: int = -1,
-                  desc: str | None = None) -> list[RougeDecision]:
+                  desc: str | None = None, pairs: Callable | None = None) -> list[RougeDecision]:
     """Alpaca's order-dependent ROUGE-L filter over a whole dataset.
 
     ``texts[i]`` is dropped when its ROUGE-L F1 with any seed or any *kept* ``texts[j]`` (j < i)
@@ -206,6 +237,9 @@ def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
     each text's candidates with earlier kept texts using rouge-score's float formula
     (:func:`rouge_l_f1`). Cost: O(pairs of compatible length) in C++ + O(candidates) in
     Python. ``desc``: label of a progress bar over the screening (stderr; None: no bar).
+    ``pairs``: another way to get the candidate pairs, called as ``pairs(pool, cutoff)`` and
+    returning what :func:`candidate_pairs` returns (``executor: ray`` screens the blocks as Ray
+    tasks); the greedy pass, and so every decision, is the same.
     Raises ``ValueError`` for more than 1.1M distinct tokens.
     """
     tokens = [tokenize(t) for t in list(seeds) + list(texts)]
@@ -214,7 +248,10 @@ def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
     s = len(seeds)
     n = len(pool)
     cutoff = max(threshold - _SCREEN_EPS, 0.0)
-    hi, lo = candidate_pairs(pool, cutoff, workers=workers, desc=desc)
+    if pairs is None:
+        hi, lo = candidate_pairs(pool, cutoff, workers=workers, desc=desc)
+    else:
+        hi, lo = pairs(pool, cutoff)
     sel = hi >= s  # pairs of two seeds never matter
     hi, lo = hi[sel], lo[sel]
     bounds = np.searchsorted(hi, np.arange(n + 1), "left").tolist()

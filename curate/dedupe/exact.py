@@ -11,6 +11,11 @@ from curate.dedupe.common import Found
 CHECK = "exact"
 
 
+def exact_reason(matched_id: str, fields: Sequence[str]) -> str:
+    """The reason of an exact-duplicate drop (both executors write this text)."""
+    return f"exact duplicate of {matched_id} on {'+'.join(fields)} after whitespace/case normalisation"
+
+
 def exact_duplicates(records: Sequence[Mapping[str, str]], params: Mapping) -> Found:
     """Exact duplicates among ``records`` (dicts with ``id`` and the compared fields).
 
@@ -26,6 +31,5 @@ def exact_duplicates(records: Sequence[Mapping[str, str]], params: Mapping) -> F
         if m is None:
             first[key] = rec
         else:
-            found.drop(pos, rec, CHECK, 1.0, m["id"],
-                       f"exact duplicate of {m['id']} on {'+'.join(fields)} after whitespace/case normalisation")
+            found.drop(pos, rec, CHECK, 1.0, m["id"], exact_reason(m["id"], fields))
     return found

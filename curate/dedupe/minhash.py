@@ -40,7 +40,7 @@ settings. :func:`minhash_duplicates` is the dedupe method over :func:`minhash_fi
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -81,6 +81,61 @@ def candidate_probability(s: float | np.ndarray, b: int, r: int) -> float | np.n
     return 1.0 - (1.0 - np.asarray(s, dtype=float) ** r) ** b
 
 
+def indexed_sets(texts: Sequence[str], ngram: int = 5, min_words: int = 15) -> list[set[bytes]]:
+    """The shingle set of each text that takes part (:func:`shingles`), or an empty set for a
+    text with fewer than ``min_words`` words (skipped: kept, never indexed)."""
+    return [shingles(t, ngram) if len(_WORD.findall(t)) >= min_words else set() for t in texts]
+
+
+def signatures(sets: Sequence[set[bytes]], num_perm: int = 128, seed: int = 1) -> np.ndarray:
+    """datasketch MinHash signatures of non-empty shingle ``sets``: uint64 array of shape
+    ``(len(sets), num_perm)``; a set's signature depends on nothing but the set, ``num_perm``
+    and ``seed`` (``MinHash.bulk`` shares one permutation draw), so batches of any size agree."""
+    from datasketch import MinHash
+
+    if not sets:
+        return np.zeros((0, num_perm), dtype=np.uint64)
+    return np.stack([m.hashvalues for m in MinHash.bulk([list(x) for x in sets], num_perm=num_perm, seed=seed)])
+
+
+def greedy_from_pairs(n: int, rows: np.ndarray, sigs: np.ndarray, hi: np.ndarray, lo: np.ndarray,
+                      threshold: float) -> list[tuple[bool, int | None, float]]:
+    """The greedy pass of :func:`minhash_filter` over precomputed LSH candidates.
+
+    ``rows``: the text index of each signature row of ``sigs`` (``(k, num_perm)`` uint64);
+    ``(hi, lo)``: every pair of text indices (``hi > lo``) that share at least one LSH band,
+    each once, sorted by ``(hi, lo)``. Text ``i`` with a signature is dropped when its
+    estimated Jaccard (share of equal signature entries, datasketch's ``MinHash.jaccard``) with
+    a *kept* candidate ``j < i`` is ``>= threshold``; ``matched`` is the highest estimate,
+    earliest on ties. Those are exactly the candidates ``MinHashLSH.query`` returns to
+    :func:`minhash_filter` (the kept texts sharing a band), so the decisions are the same.
+    Returns one ``(keep, matched, score)`` per text."""
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[np.asarray(rows, dtype=np.int64)] = np.arange(len(rows))
+    num_perm = sigs.shape[1] if len(sigs) else 1
+    bounds = np.searchsorted(hi, np.arange(n + 1), "left").tolist()
+    lo_l = lo.tolist()
+    kept = [True] * n
+    out: list[tuple[bool, int | None, float]] = []
+    for i in range(n):
+        a, b = bounds[i], bounds[i + 1]
+        best, best_j = -1.0, None
+        if a < b and row_of[i] >= 0:
+            js = [j for j in lo_l[a:b] if kept[j]]
+            if js:
+                eq = np.count_nonzero(sigs[row_of[js]] == sigs[row_of[i]], axis=1)
+                for j, e in zip(js, eq.tolist()):  # ascending j: the earliest wins ties
+                    est = float(np.float64(e) / np.float64(num_perm))
+                    if est > best:
+                        best, best_j = est, j
+        if best_j is not None and best >= threshold:
+            kept[i] = False
+            out.append((False, best_j, best))
+        else:
+            out.append((True, None, 0.0))
+    return out
+
+
 def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 128,
                    ngram: int = 5, min_words: int = 15, seed: int = 1,
                    desc: str | None = None) -> list[tuple[bool, int | None, float]]:
@@ -94,12 +149,14 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
     deterministic. Raises ``ValueError`` for a threshold outside (0, 1] or ``ngram < 1``.
     Cost: O(total words * num_perm) hashing (numpy, batched via ``MinHash.bulk``) plus one
     LSH query per text. ``desc``: label of a progress bar over the texts (stderr; None: no bar).
+    ``executor: ray`` computes the same decisions from band buckets
+    (:func:`curate.dedupe.distributed.minhash_decisions`, :func:`greedy_from_pairs`).
     """
     from datasketch import MinHash, MinHashLSH
 
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"MinHash threshold must be in (0, 1], not {threshold}")
-    sets = [shingles(t, ngram) if len(_WORD.findall(t)) >= min_words else set() for t in texts]
+    sets = indexed_sets(texts, ngram, min_words)
     nonempty = [i for i, s in enumerate(sets) if s]
     hashes = MinHash.bulk([list(sets[i]) for i in nonempty], num_perm=num_perm, seed=seed)
     mh: dict[int, MinHash] = dict(zip(nonempty, hashes))
@@ -123,15 +180,19 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
     return out
 
 
-def minhash_duplicates(records: Sequence[Mapping[str, str]], params: Mapping) -> Found:
+def minhash_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
+                       decide: Callable | None = None) -> Found:
     """MinHash near-duplicate outputs among ``records`` (dicts with ``id`` and ``output``).
 
     ``params``: the validated ``dedupe.minhash`` section (``threshold``, ``num_perm``,
     ``ngram``, ``min_words``; see :func:`minhash_filter`). ``matched_id`` is the kept record
-    with the highest estimated Jaccard. Returns :class:`curate.dedupe.common.Found`."""
+    with the highest estimated Jaccard. ``decide``: another function with
+    :func:`minhash_filter`'s arguments and result (``executor: ray`` passes
+    :func:`curate.dedupe.distributed.minhash_decisions`). Returns
+    :class:`curate.dedupe.common.Found`."""
     thr, num_perm, ngram = params["threshold"], params["num_perm"], params["ngram"]
-    decisions = minhash_filter([r["output"] for r in records], thr, num_perm, ngram, params["min_words"],
-                               desc="dedupe minhash")
+    decisions = (decide or minhash_filter)([r["output"] for r in records], thr, num_perm, ngram, params["min_words"],
+                                           desc="dedupe minhash")
     found = Found()
     for pos, (rec, (keep, j, score)) in enumerate(zip(records, decisions)):
         if not keep:

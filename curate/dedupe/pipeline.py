@@ -46,13 +46,17 @@ load_seed_tasks = read_seed_tasks
 
 
 def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
-           cache_path: str | Path | None = None) -> tuple[pa.Table, dict]:
+           cache_path: str | Path | None = None, executor: str = "local",
+           ray_settings: Mapping | None = None) -> tuple[pa.Table, dict]:
     """Find duplicates in ``records`` (a RECORD_SCHEMA table). ``params`` is the ``dedupe``
     section of params.yaml (keys ``exact``, ``rouge``, ``embedding``, ``minhash``; see the module
     doc and params.yaml), possibly partial: it is validated by :class:`curate.core.config.Dedupe`,
     which holds the defaults (MinHash is off unless enabled). ``seeds`` are seed tasks
     (:func:`curate.core.io.read_seed_tasks`) that ROUGE-L also compares against; ``cache_path``
-    is the embedding cache (Parquet).
+    is the embedding cache (Parquet). ``executor``: ``local`` (this process) or ``ray`` (the
+    methods of :mod:`curate.dedupe.distributed`, in an open Ray session, with ``ray_settings``,
+    the validated ``ray`` section: batch size, embedder actors and their GPUs); both give the
+    same annotations.
 
     Returns ``(annotations, metrics)``: annotations hold one ``drop`` row per duplicate with
     ``check_name`` in :data:`CHECKS`, grouped by method in run order, records in input order
@@ -63,12 +67,29 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
     :class:`curate.core.config.ParamsError` (a :class:`CurateError`) for parameters that do not
     fit the schema and :class:`CurateError` when the counts do not add up."""
     cfg = validate_section(Dedupe, params, "dedupe")
-    methods = (  # (check_name, params section, method of the records still kept)
-        ("exact", "exact", lambda kept: exact_duplicates(kept, cfg["exact"])),
-        ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds)),
-        ("embedding", "embedding", lambda kept: embedding_duplicates(kept, cfg["embedding"], cache_path)),
-        ("minhash", "minhash", lambda kept: minhash_duplicates(kept, cfg["minhash"])),
-    )
+    if executor == "ray":
+        from curate.dedupe import distributed as dist
+
+        rs = dict(ray_settings or {})
+        batch = rs.get("batch_size", 2048)
+        methods = (
+            ("exact", "exact", lambda kept: dist.exact_duplicates(kept, cfg["exact"], batch)),
+            ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds, pairs=dist.rouge_pairs)),
+            ("embedding", "embedding", lambda kept: embedding_duplicates(
+                kept, cfg["embedding"], cache_path,
+                encode=dist.ActorEncoder(rs.get("embed_actors", 1), rs.get("embed_gpus", 0), rs.get("embed_cpus", 1)))),
+            ("minhash", "minhash", lambda kept: minhash_duplicates(
+                kept, cfg["minhash"], decide=lambda *a, **k: dist.minhash_decisions(*a, batch_size=batch, **k))),
+        )
+    elif executor == "local":
+        methods = (  # (check_name, params section, method of the records still kept)
+            ("exact", "exact", lambda kept: exact_duplicates(kept, cfg["exact"])),
+            ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds)),
+            ("embedding", "embedding", lambda kept: embedding_duplicates(kept, cfg["embedding"], cache_path)),
+            ("minhash", "minhash", lambda kept: minhash_duplicates(kept, cfg["minhash"])),
+        )
+    else:
+        raise CurateError(f"executor must be local or ray, not {executor!r}")
     rows = records.select(["id", "instruction", "input", "output"]).to_pylist()
     kept, ann, extra, seconds = rows, [], {}, {}
     for check, section, method in methods:

@@ -240,7 +240,7 @@ def greedy_decisions(views: Sequence[np.ndarray], threshold: float, **search) ->
 
 
 def embedding_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
-                         cache_path: str | Path | None = None) -> Found:
+                         cache_path: str | Path | None = None, encode=None) -> Found:
     """Embedding near-duplicates among ``records`` (dicts with ``id``, the prompt ``fields`` and
     ``output``).
 
@@ -248,14 +248,16 @@ def embedding_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
     joined by :func:`curate.dedupe.common.join_fields`, ``output``), ``threshold`` (cosine,
     min over views), ``mode`` (``cluster`` | ``greedy``), ``batch_size``, ``ann_min_records``,
     ``ann_k``. ``cache_path``: the embedding cache (Parquet, see
-    :func:`curate.models.embedder.embed`). Returns :class:`curate.dedupe.common.Found` whose
+    :func:`curate.models.embedder.embed`); ``encode``: the encoder it hands to ``embed`` (None:
+    this process; on Ray, :class:`curate.dedupe.distributed.ActorEncoder`). Returns
+    :class:`curate.dedupe.common.Found` whose
     metrics are ``embedding_largest_cluster`` (records in the largest cluster; cluster mode only)
     and ``embedding_clusters`` (clusters with >= 2 records; ``None`` in greedy mode).
     """
     fields, views = params["fields"], params["views"]
     text_of = {"prompt": lambda r: join_fields(r, fields), "output": lambda r: r["output"]}
     vecs = [embedder.embed([text_of[v](r) for r in records], cache_path, batch_size=params["batch_size"],
-                           desc=f"dedupe embedding ({v})")
+                           desc=f"dedupe embedding ({v})", encode=encode)
             for v in views]
     search = {"ann_min_records": params["ann_min_records"], "ann_k": params["ann_k"]}
     label = " & ".join("+".join(fields) if v == "prompt" else "output" for v in views)

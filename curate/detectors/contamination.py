@@ -157,3 +157,13 @@ class Contamination(Detector):
         """Flagged records per evaluation set (each record counts once, for its first match)."""
         return {"flagged_by_eval_set": dict(sorted(self.flagged.items())), "ngram": self.n,
                 "eval_prompts_exact": len(self.exact), "eval_ngrams": len(self.grams)}
+
+    @classmethod
+    def merge_metrics(cls, parts):
+        """Counts summed over the parts; the n-gram size and index sizes are settings, the same in each."""
+        if not parts:
+            return {}
+        flagged = Counter()
+        for p in parts:
+            flagged.update(p["flagged_by_eval_set"])
+        return {**parts[0], "flagged_by_eval_set": dict(sorted(flagged.items()))}

@@ -17,7 +17,7 @@ import importlib
 import math
 import pkgutil
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pyarrow as pa
 
@@ -78,6 +78,30 @@ class Detector:
         """Detector-specific counts for ``reports/detect.json`` (``by_detector.<name>``), after
         the run; None (the default) adds nothing."""
         return None
+
+    @classmethod
+    def merge_metrics(cls, parts: Sequence[dict]) -> dict:
+        """One :meth:`metrics` dict from those of detectors that each saw a part of the records
+        (``executor: ray`` runs a fresh detector per batch): numbers are summed, nested dicts
+        merged key by key. A detector whose metrics hold settings as well as counts overrides
+        this."""
+        return sum_counts(parts)
+
+
+def sum_counts(parts: Sequence[Mapping]) -> dict:
+    """Key-by-key sum of count dicts (nested dicts recursively; a non-number keeps its first
+    value). ``[{"a": 1, "b": {"c": 2}}, {"a": 2, "b": {"c": 1, "d": 1}}]`` ->
+    ``{"a": 3, "b": {"c": 3, "d": 1}}``."""
+    out: dict = {}
+    for part in parts:
+        for k, v in part.items():
+            if isinstance(v, Mapping):
+                out[k] = sum_counts([out.get(k, {}), v])
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[k] = out.get(k, 0) + v
+            else:
+                out.setdefault(k, v)
+    return out
 
 
 @dataclass(frozen=True)

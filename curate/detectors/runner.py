@@ -97,7 +97,7 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
                         "confidence": d.confidence if f.confidence is None else f.confidence})
             if action == "normalize" and f.field is not None:
                 rec = dict(rec, **{f.field: f.value})
-    m = _metrics(records.num_rows, ann, hits, detectors, timings)
+    m = detect_metrics(records.num_rows, ann, hits, detectors, timings)
     # wall time per detector: prepare (batch signals) + check over every record
     m["seconds_by_detector"] = {n: round(spent[n] + timings[n], 3) for n in spent}
     extra = {d.name: x for d in detectors if (x := d.metrics()) is not None}
@@ -106,7 +106,7 @@ def detect(records: pa.Table, policy: Mapping[str, str | None] | None = None,
     return annotations_table(ann), m
 
 
-def _metrics(n_records: int, ann: list[dict], hits: Counter, detectors: Sequence[Detector],
+def detect_metrics(n_records: int, ann: list[dict], hits: Counter, detectors: Sequence[Detector],
              timings: dict[str, float]) -> dict:
     """The detect stage's metrics (reports/detect.json): counts by check, category and action."""
     actions = Counter(a["action"] for a in ann)

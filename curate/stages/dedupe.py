@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from curate.core.executor import ray_session
 from curate.core.io import read_records
 from curate.core.schema import write_parquet
 from curate.dedupe.pipeline import dedupe, load_seed_tasks
@@ -10,12 +11,19 @@ from curate.stages.base import Context, timed
 
 def run(ctx: Context) -> dict:
     """Dedupe ``paths.ingested`` against itself and ``paths.seed_tasks`` with the ``dedupe``
-    params; writes ``paths.dedupe_annotations``."""
+    params, in this process or on Ray (``executor``, :mod:`curate.core.executor`); writes
+    ``paths.dedupe_annotations``."""
     def work() -> dict:
         paths = ctx.paths
         seeds = load_seed_tasks(paths["seed_tasks"]) if paths["seed_tasks"] else []
-        ann, m = dedupe(read_records(paths["ingested"]), ctx.params["dedupe"], seeds,
-                        cache_path=paths["embedding_cache"])
+        records, executor = read_records(paths["ingested"]), ctx.params["executor"]
+        if executor == "ray":
+            with ray_session(ctx.params["ray"]):
+                ann, m = dedupe(records, ctx.params["dedupe"], seeds, cache_path=paths["embedding_cache"],
+                                executor="ray", ray_settings=ctx.params["ray"])
+        else:
+            ann, m = dedupe(records, ctx.params["dedupe"], seeds, cache_path=paths["embedding_cache"])
+        m["executor"] = executor
         write_parquet(ann, paths["dedupe_annotations"])
         return m
     return timed(ctx, "dedupe", work, {"read": "records_in", "dropped": "dropped", "kept": "kept"})

@@ -55,3 +55,21 @@ def test_rouge_fields_instruction_plus_input(real_data):
     assert inst["r3"][:2] == ("r2", 0.9412)
     assert both["r3"][:2] == ("r2", 1.0)  # b moved its input into the instruction: same prompt tokens
     assert " on instruction+input with kept record r2" in both["r3"][2]
+
+
+def test_blocks_in_any_order_give_the_candidate_pairs(sample_records):
+    """screen_blocks + block_pairs + sorted_pairs (what Ray tasks run) == candidate_pairs."""
+    import numpy as np
+
+    from curate.core.rouge import TokenCodec, block_pairs, candidate_pairs, screen_blocks, sorted_pairs, tokenize
+
+    toks = [tokenize(r["instruction"] + " " + r["output"]) for r in sample_records] * 2
+    codec = TokenCodec.by_frequency(toks)
+    pool = [codec.encode(t) for t in toks]
+    order, blocks = screen_blocks([len(p) for p in pool], 0.5, max_cells=2000)
+    assert len(blocks) > 3
+    spool = [pool[k] for k in order]
+    parts = [block_pairs(spool, blk, 0.5) for blk in reversed(blocks)]
+    hi, lo = sorted_pairs(order, parts)
+    ehi, elo = candidate_pairs(pool, 0.5, max_cells=2000)
+    assert len(hi) >= 100 and np.array_equal(hi, ehi) and np.array_equal(lo, elo)

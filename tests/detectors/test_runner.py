@@ -84,3 +84,21 @@ def test_an_unregistered_detector_runs_with_its_policy_action():
     ann, m = detect(_table([{"instruction": "Say hi.", "input": "", "output": "HI"}]), {"shout": "drop"}, [Shout()])
     assert [(a["check_name"], a["action"], a["category"]) for a in ann.to_pylist()] == [("shout", "drop", "other")]
     assert m["flagged_by_check"] == {"shout": 1}
+
+
+def test_metrics_of_detectors_that_saw_parts_merge_to_the_whole(sample_records):
+    """executor: ray runs fresh detectors per batch; merged per-detector counts equal one run's."""
+    from curate.detectors.registry import sum_counts
+
+    assert sum_counts([{"a": 1, "b": {"c": 2}, "s": "x"}, {"a": 2, "b": {"c": 1, "d": 1}, "s": "y"}]) == \
+        {"a": 3, "b": {"c": 3, "d": 1}, "s": "x"}
+    rows = records_table([make_record(id=f"s{i}", source="t", source_index=i, **r) for i, r in enumerate(sample_records)])
+    whole = {d.name: d for d in build_detectors({})}
+    detect(rows, None, list(whole.values()))
+    parts = [build_detectors({}) for _ in range(3)]
+    for k, dets in enumerate(parts):
+        detect(rows.slice(k * 34, 34), None, dets)
+    for name, d in whole.items():
+        got = [x for dets in parts for x in [next(p for p in dets if p.name == name).metrics()] if x is not None]
+        if d.metrics() is not None:
+            assert type(d).merge_metrics(got) == d.metrics(), name
