@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -67,29 +68,25 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
     :class:`curate.core.config.ParamsError` (a :class:`CurateError`) for parameters that do not
     fit the schema and :class:`CurateError` when the counts do not add up."""
     cfg = validate_section(Dedupe, params, "dedupe")
-    if executor == "ray":
+    if executor not in ("local", "ray"):
+        raise CurateError(f"executor must be local or ray, not {executor!r}")
+    ray = executor == "ray"
+    if ray:  # the same methods, handed the Ray form of their expensive step
         from curate.dedupe import distributed as dist
 
         rs = dict(ray_settings or {})
         batch = rs.get("batch_size", 2048)
-        methods = (
-            ("exact", "exact", lambda kept: dist.exact_duplicates(kept, cfg["exact"], batch)),
-            ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds, pairs=dist.rouge_pairs)),
-            ("embedding", "embedding", lambda kept: embedding_duplicates(
-                kept, cfg["embedding"], cache_path,
-                encode=dist.ActorEncoder(rs.get("embed_actors", 1), rs.get("embed_gpus", 0), rs.get("embed_cpus", 1)))),
-            ("minhash", "minhash", lambda kept: minhash_duplicates(
-                kept, cfg["minhash"], decide=lambda *a, **k: dist.minhash_decisions(*a, batch_size=batch, **k))),
-        )
-    elif executor == "local":
-        methods = (  # (check_name, params section, method of the records still kept)
-            ("exact", "exact", lambda kept: exact_duplicates(kept, cfg["exact"])),
-            ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds)),
-            ("embedding", "embedding", lambda kept: embedding_duplicates(kept, cfg["embedding"], cache_path)),
-            ("minhash", "minhash", lambda kept: minhash_duplicates(kept, cfg["minhash"])),
-        )
-    else:
-        raise CurateError(f"executor must be local or ray, not {executor!r}")
+        encode = dist.ActorEncoder(rs.get("embed_actors", 1), rs.get("embed_gpus", 0), rs.get("embed_cpus", 1))
+        decide = partial(dist.minhash_decisions, batch_size=batch)
+    methods = (  # (check_name, params section, method of the records still kept)
+        ("exact", "exact", lambda kept: dist.exact_duplicates(kept, cfg["exact"], batch) if ray
+         else exact_duplicates(kept, cfg["exact"])),
+        ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds,
+                                                           pairs=dist.rouge_pairs if ray else None)),
+        ("embedding", "embedding", lambda kept: embedding_duplicates(kept, cfg["embedding"], cache_path,
+                                                                     encode=encode if ray else None)),
+        ("minhash", "minhash", lambda kept: minhash_duplicates(kept, cfg["minhash"], decide=decide if ray else None)),
+    )
     rows = records.select(["id", "instruction", "input", "output"]).to_pylist()
     kept, ann, extra, seconds = rows, [], {}, {}
     for check, section, method in methods:

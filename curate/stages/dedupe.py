@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from curate.core.executor import ray_session
 from curate.core.io import read_records
 from curate.core.schema import write_parquet
@@ -16,13 +18,10 @@ def run(ctx: Context) -> dict:
     def work() -> dict:
         paths = ctx.paths
         seeds = load_seed_tasks(paths["seed_tasks"]) if paths["seed_tasks"] else []
-        records, executor = read_records(paths["ingested"]), ctx.params["executor"]
-        if executor == "ray":
-            with ray_session(ctx.params["ray"]):
-                ann, m = dedupe(records, ctx.params["dedupe"], seeds, cache_path=paths["embedding_cache"],
-                                executor="ray", ray_settings=ctx.params["ray"])
-        else:
-            ann, m = dedupe(records, ctx.params["dedupe"], seeds, cache_path=paths["embedding_cache"])
+        executor, rs = ctx.params["executor"], ctx.params["ray"]
+        with ray_session(rs) if executor == "ray" else nullcontext():
+            ann, m = dedupe(read_records(paths["ingested"]), ctx.params["dedupe"], seeds,
+                            cache_path=paths["embedding_cache"], executor=executor, ray_settings=rs)
         m["executor"] = executor
         write_parquet(ann, paths["dedupe_annotations"])
         return m
