@@ -14,10 +14,12 @@ rescored with rouge-score's exact floating-point formula, so decisions, scores a
 record are identical to the reference.
 
 Exact pruning: since LCS <= min(m, n), F1 <= 2*min(m,n)/(m+n), so a pair can only pass when the
-shorter list has at least ``t*L/(2-t)`` tokens (L = the longer one's; 0.54*L at t = 0.7). Texts
-are sorted by token count and screened in blocks against the compatible length band only,
-each unordered pair once (:func:`candidate_pairs`); the greedy pass then needs only the few
-candidate pairs. Measured numbers: docs/dedupe.md, ``benchmarks/rouge_dedupe.py``.
+shorter list has at least ``t*L/(2-t)`` tokens (L = the longer one's; 0.54*L at t = 0.7). Like
+Alpaca's loop, :func:`greedy_filter` compares each text with the texts kept before it only: in
+chunks of the data, each chunk screened against the kept pool's compatible length band
+(:func:`band_tasks`) and against itself (:func:`screen_blocks`). Dropped texts never join the
+pool, so a corpus of near-duplicates costs (texts x kept texts). Measured numbers:
+docs/dedupe.md, ``benchmarks/rouge_dedupe.py``, ``benchmarks/scale.py``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -72,8 +75,12 @@ class TokenCodec:
         most frequent tokens get code points < 256, which rapidfuzz looks up in a flat table
         (rarer ones go through its hash map), ~1.3x faster screening. Any bijection gives
         the same LCS, so scores do not change."""
+        return cls.from_counts(Counter(t for toks in token_lists for t in toks))
+
+    @classmethod
+    def from_counts(cls, counts: Counter) -> "TokenCodec":
+        """:meth:`by_frequency` from token counts already made (``Counter`` of token -> count)."""
         codec = cls()
-        counts = Counter(t for toks in token_lists for t in toks)
         for k, (t, _) in enumerate(sorted(counts.items(), key=lambda x: (-x[1], x[0]))):
             codec._codes[t] = chr(codec._code_point(k))
         return codec
@@ -142,7 +149,7 @@ def _sparse_nonzero(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def screen_blocks(lengths: Sequence[int] | np.ndarray, cutoff: float,
                   max_cells: int = 1 << 22) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """The plan of :func:`candidate_pairs`: ``(order, blocks)``. ``order`` sorts the strings by
+    """How a set of strings is screened against itself: ``(order, blocks)``. ``order`` sorts the strings by
     length (stable); each block ``(s, e, lo)`` screens the queries ``s:e`` of that order against
     the strings ``lo:e``, those not longer than its last query and not shorter than
     :func:`length_lower_bound` of its first one. Together the blocks cover every pair that can
@@ -165,64 +172,67 @@ def screen_blocks(lengths: Sequence[int] | np.ndarray, cutoff: float,
     return order, blocks
 
 
-def block_pairs(spool: Sequence[str], block: tuple[int, int, int], cutoff: float,
-                workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of one :func:`screen_blocks` block: positions ``(p, q)`` into the length-sorted
-    pool ``spool`` with ``q < p`` and Indel normalized similarity ``>= cutoff`` (rapidfuzz
-    ``cdist`` with ``score_cutoff`` on ``workers`` threads). int64 arrays."""
-    s, e, lo_pos = block
-    sims = process.cdist(spool[s:e], spool[lo_pos:e], scorer=Indel.normalized_similarity,
-                         score_cutoff=cutoff, dtype=np.float32, workers=workers)
-    r, c = _sparse_nonzero(sims)
-    p = r + s
-    q = c + lo_pos
-    keep = q < p  # each unordered pair once: partner earlier in length order
-    return p[keep].astype(np.int64), q[keep].astype(np.int64)
+def length_upper_bound(length: int, cutoff: float) -> int:
+    """Largest token count ``l >= length`` whose ROUGE-L F1 with a ``length``-token list can
+    reach ``cutoff``: the mirror of :func:`length_lower_bound` (``length >= cutoff*l/(2-cutoff)``,
+    so ``l <= length*(2-cutoff)/cutoff``), rounded up by one token so it never excludes a pair.
+    A huge number for ``cutoff <= 0``."""
+    if cutoff <= 0:
+        return 1 << 62
+    return int(np.floor(length * (2.0 - cutoff) / cutoff)) + 1
 
 
-def sorted_pairs(order: np.ndarray, parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Blocks' ``(p, q)`` positions (length order) -> ``(hi, lo)`` pool indices, ``hi > lo``,
-    sorted by ``(hi, lo)``: the result of :func:`candidate_pairs` whatever the block order."""
-    his = [np.maximum(order[p], order[q]) for p, q in parts]
-    los = [np.minimum(order[p], order[q]) for p, q in parts]
-    hi = np.concatenate(his) if his else np.zeros(0, dtype=np.int64)
-    lo = np.concatenate(los) if los else np.zeros(0, dtype=np.int64)
-    idx = np.lexsort((lo, hi))
-    return hi[idx].astype(np.int64), lo[idx].astype(np.int64)
+#: A screen: ``screen(pool, tasks, cutoff)`` -> one ``(rows, cols)`` pair of int64 arrays per
+#: task ``(queries, lo, hi)``: the cells where the Indel normalized similarity of ``queries[r]``
+#: and ``pool[lo + c]`` is ``>= cutoff``, with ``cols`` already offset by ``lo``.
+Screen = Callable[[Sequence[str], Sequence[tuple[Sequence[str], int, int]], float],
+                  list[tuple[np.ndarray, np.ndarray]]]
 
 
-def candidate_pairs(pool: Sequence[str], cutoff: float, workers: int = -1,
-                    max_cells: int = 1 << 22, desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All unordered pairs of ``pool`` (encoded token strings) whose rapidfuzz Indel
-    normalized similarity (= 2*LCS/(m+n), the ROUGE-L F1 up to float rounding) is ``>= cutoff``.
+def screen_tasks(pool: Sequence[str], tasks: Sequence[tuple[Sequence[str], int, int]], cutoff: float,
+                 workers: int = -1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The default :data:`Screen`, in this process: rapidfuzz ``cdist`` with ``score_cutoff`` on
+    ``workers`` threads per task (-1 = all cores). ``executor: ray`` runs the tasks as Ray tasks
+    instead (:func:`curate.dedupe.distributed.rouge_screen`)."""
+    out = []
+    for queries, lo, hi in tasks:
+        if not len(queries) or hi <= lo:
+            out.append((np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            continue
+        sims = process.cdist(queries, pool[lo:hi], scorer=Indel.normalized_similarity,
+                             score_cutoff=cutoff, dtype=np.float32, workers=workers)
+        r, c = _sparse_nonzero(sims)
+        out.append((r.astype(np.int64), (c + lo).astype(np.int64)))
+    return out
 
-    Strings are sorted by length and compared in blocks of similar length
-    (:func:`screen_blocks`): a block of queries only sees the strings that are not longer than
-    its last query and not shorter than :func:`length_lower_bound` of its first one, so each
-    pair is scored once and length-incompatible pairs never reach ``cdist`` (whose
-    ``score_cutoff`` prunes the rest in C++). ``max_cells`` bounds the float32 score matrix held
-    at once (default 4M cells = 16 MB, which measured faster than larger blocks: the matrix
-    stays in cache). The blocks are independent: ``executor: ray`` screens them as Ray tasks
-    (:mod:`curate.dedupe.distributed`) and gets the same pairs.
 
-    Returns ``(hi, lo)``, two int64 arrays of pool indices with ``hi > lo``, sorted by
-    ``(hi, lo)``. Each pair appears once. ``desc``: label of a progress bar over the strings
-    screened (:func:`curate.core.progress.progress`); None: no bar.
-    """
-    order, blocks = screen_blocks([len(p) for p in pool], cutoff, max_cells)
-    spool = [pool[k] for k in order]
-    parts = []
-    bar = progress(total=len(pool), desc=desc, enabled=desc is not None)  # texts screened (in length order)
-    for block in blocks:
-        parts.append(block_pairs(spool, block, cutoff, workers))
-        bar.update(block[1] - block[0])
-    bar.close()
-    return sorted_pairs(order, parts)
+def band_tasks(query_lengths: np.ndarray, pool_lengths: np.ndarray, cutoff: float,
+               max_cells: int = 1 << 22) -> list[tuple[int, int, int, int]]:
+    """Blocks ``(s, e, lo, hi)`` that screen length-sorted queries ``s:e`` against the
+    length-sorted pool ``lo:hi``: every pool string whose length lies between
+    :func:`length_lower_bound` of query ``s`` and :func:`length_upper_bound` of query ``e-1``,
+    so no pair that can reach ``cutoff`` is missed; each block's score matrix stays under
+    ``max_cells`` (down to 64 queries)."""
+    n = len(query_lengths)
+    blocks, s = [], 0
+    while s < n:
+        lo = int(np.searchsorted(pool_lengths, length_lower_bound(int(query_lengths[s]), cutoff), "left"))
+        b = 4096
+        while True:
+            e = min(s + b, n)
+            hi = int(np.searchsorted(pool_lengths, length_upper_bound(int(query_lengths[e - 1]), cutoff), "right"))
+            if b <= 64 or b * (hi - lo) <= max_cells:
+                break
+            b //= 2
+        blocks.append((s, e, lo, hi))
+        s = e
+    return blocks
 
 
 def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
                   seeds: Sequence[str] = (), workers: int = -1,
-                  desc: str | None = None, pairs: Callable | None = None) -> list[RougeDecision]:
+                  desc: str | None = None, screen: Screen | None = None,
+                  chunk: int = 8192) -> list[RougeDecision]:
     """Alpaca's order-dependent ROUGE-L filter over a whole dataset.
 
     ``texts[i]`` is dropped when its ROUGE-L F1 with any seed or any *kept* ``texts[j]`` (j < i)
@@ -231,50 +241,87 @@ def greedy_filter(texts: Sequence[str], threshold: float = 0.7,
     similar kept texts; ``score`` is rouge-score's float F1 (``rouge_scorer._score_lcs``).
 
     Method (decisions bit-identical to the reference loop of Alpaca's
-    ``generate_instruction.py``): :func:`candidate_pairs` finds every pair whose rapidfuzz
-    Indel similarity is ``>= threshold - 1e-6`` (length-banded, in C++ on ``workers``
-    threads, -1 = all cores); the greedy pass then walks the texts in order and rescores only
-    each text's candidates with earlier kept texts using rouge-score's float formula
-    (:func:`rouge_l_f1`). Cost: O(pairs of compatible length) in C++ + O(candidates) in
-    Python. ``desc``: label of a progress bar over the screening (stderr; None: no bar).
-    ``pairs``: another way to get the candidate pairs, called as ``pairs(pool, cutoff)`` and
-    returning what :func:`candidate_pairs` returns (``executor: ray`` screens the blocks as Ray
-    tasks); the greedy pass, and so every decision, is the same.
-    Raises ``ValueError`` for more than 1.1M distinct tokens.
+    ``generate_instruction.py``, which also compares each text with the kept ones only): the
+    texts go in data order, ``chunk`` at a time. Each chunk is screened (1) against the seeds
+    and the texts kept so far, sorted by length and cut into compatible length bands
+    (:func:`band_tasks`), and (2) against itself (:func:`screen_blocks`), keeping every pair
+    whose rapidfuzz Indel similarity is ``>= threshold - 1e-6``; the greedy pass then rescores
+    only those candidates with rouge-score's float formula (:func:`rouge_l_f1`). Dropped texts
+    never join the pool, so on a corpus full of near-duplicates the cost grows with
+    (texts x kept texts), not (texts x texts). ``screen``: how the cells are screened
+    (:data:`Screen`; default :func:`screen_tasks` on ``workers`` threads; ``executor: ray``
+    passes Ray tasks); the decisions do not depend on it. ``desc``: label of a progress bar
+    over the texts (stderr; None: no bar). Memory: the encoded texts (one code point per
+    token) plus one chunk's candidate pairs. Raises ``ValueError`` for more than 1.1M distinct
+    tokens.
     """
-    tokens = [tokenize(t) for t in list(seeds) + list(texts)]
-    codec = TokenCodec.by_frequency(tokens)
-    pool = [codec.encode(t) for t in tokens]
-    s = len(seeds)
-    n = len(pool)
+    all_texts = list(seeds) + list(texts)
+    counts: Counter = Counter()
+    for t in all_texts:  # two passes (count, then encode) instead of holding every token list
+        counts.update(tokenize(t))
+    codec = TokenCodec.from_counts(counts)
+    pool = [codec.encode(tokenize(t)) for t in all_texts]
+    del all_texts, counts
+    s, n = len(seeds), len(pool)
+    lens = np.fromiter((len(p) for p in pool), dtype=np.int64, count=n)
     cutoff = max(threshold - _SCREEN_EPS, 0.0)
-    if pairs is None:
-        hi, lo = candidate_pairs(pool, cutoff, workers=workers, desc=desc)
-    else:
-        hi, lo = pairs(pool, cutoff)
-    sel = hi >= s  # pairs of two seeds never matter
-    hi, lo = hi[sel], lo[sel]
-    bounds = np.searchsorted(hi, np.arange(n + 1), "left").tolist()
-    lo_list = lo.tolist()
+    if screen is None:
+        screen = partial(screen_tasks, workers=workers)
     kept = [True] * n
+    kept_idx = list(range(s))  # seeds always block
     decisions: list[RougeDecision] = []
-    for i in range(s, n):
-        a, b = bounds[i], bounds[i + 1]
-        best, best_j = 0.0, None
-        if a < b:
-            q = pool[i]
-            m = len(q)
-            for j in lo_list[a:b]:  # ascending: the first maximum wins ties, like np.argmax
-                if kept[j]:
-                    pj = pool[j]
-                    f = rouge_l_f1(int(LCSseq.similarity(q, pj)), m, len(pj))
-                    if f > best:
-                        best, best_j = f, j
-        if best > threshold:
-            kept[i] = False
-            decisions.append(RougeDecision(False, best_j, best))
-        else:
-            decisions.append(RougeDecision(True))
+    bar = progress(total=n - s, desc=desc, enabled=desc is not None)
+    for a in range(s, n, chunk):
+        b = min(a + chunk, n)
+        his, los = [], []
+        # (1) against the pool kept so far, by length band
+        if kept_idx:
+            kidx = np.asarray(kept_idx, dtype=np.int64)
+            kidx = kidx[np.argsort(lens[kidx], kind="stable")]
+            kpool = [pool[k] for k in kidx]
+            qorder = a + np.argsort(lens[a:b], kind="stable")
+            qpool = [pool[k] for k in qorder]
+            blocks = band_tasks(lens[qorder], lens[kidx], cutoff)
+            parts = screen(kpool, [(qpool[qs:qe], lo, hi) for qs, qe, lo, hi in blocks], cutoff)
+            for (qs, _, _, _), (r, c) in zip(blocks, parts):
+                his.append(qorder[r + qs])
+                los.append(kidx[c])
+        # (2) within the chunk: each unordered pair once, partner earlier in length order
+        order, blocks = screen_blocks(lens[a:b], cutoff)
+        cpool = [pool[a + k] for k in order]
+        parts = screen(cpool, [(cpool[qs:qe], lo, qe) for qs, qe, lo in blocks], cutoff)
+        for (qs, _, _), (r, c) in zip(blocks, parts):
+            p = r + qs
+            sel = c < p
+            x, y = a + order[p[sel]], a + order[c[sel]]
+            his.append(np.maximum(x, y))
+            los.append(np.minimum(x, y))
+        hi = np.concatenate(his) if his else np.zeros(0, np.int64)
+        lo = np.concatenate(los) if los else np.zeros(0, np.int64)
+        idx = np.lexsort((lo, hi))
+        hi, lo = hi[idx], lo[idx]
+        bounds = np.searchsorted(hi, np.arange(a, b + 1), "left").tolist()
+        lo_list = lo.tolist()
+        for i in range(a, b):
+            x, y = bounds[i - a], bounds[i - a + 1]
+            best, best_j = 0.0, None
+            if x < y:
+                q = pool[i]
+                m = len(q)
+                for j in lo_list[x:y]:  # ascending: the first maximum wins ties, like np.argmax
+                    if kept[j]:
+                        pj = pool[j]
+                        f = rouge_l_f1(int(LCSseq.similarity(q, pj)), m, len(pj))
+                        if f > best:
+                            best, best_j = f, j
+            if best > threshold:
+                kept[i] = False
+                decisions.append(RougeDecision(False, best_j, best))
+            else:
+                kept_idx.append(i)
+                decisions.append(RougeDecision(True))
+        bar.update(b - a)
+    bar.close()
     return decisions
 
 

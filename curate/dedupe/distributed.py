@@ -6,9 +6,9 @@ grows with the data to the cluster:
 
 * exact: a hash of the normalised fields per record (``map_batches``), ``groupby`` on it; the
   group's first record is kept (:func:`exact_duplicates`).
-* ROUGE-L: the length-banded blocks of :func:`curate.core.rouge.candidate_pairs` are screened as
-  Ray tasks (:func:`rouge_pairs`); the greedy pass over those pairs is
-  :func:`curate.core.rouge.greedy_filter`'s own.
+* ROUGE-L: each chunk's length-banded screens (against the kept pool and within the chunk) of
+  :func:`curate.core.rouge.greedy_filter` run as Ray tasks (:func:`rouge_screen`); the greedy
+  pass over the candidate pairs is greedy_filter's own.
 * embedding: the encoder batches of :func:`curate.models.embedder.encoder_batches` go through
   ``map_batches`` with an actor class holding all-MiniLM-L6-v2 (:class:`ActorEncoder`,
   ``concurrency`` actors, ``num_gpus`` each); pair search and clusters are unchanged.
@@ -93,20 +93,26 @@ def exact_duplicates(records: Sequence[Mapping[str, str]], params: Mapping, batc
 
 # ------------------------------------------------------------------------------------- ROUGE-L
 
-def rouge_pairs(pool: Sequence[str], cutoff: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`curate.core.rouge.candidate_pairs` with each length-banded block screened by a Ray
-    task (one CPU, rapidfuzz on one thread); the same pairs, sorted the same way. The encoded
-    pool goes to the object store once."""
+_SCREEN = None
+
+
+def rouge_screen(pool: Sequence[str], tasks: Sequence[tuple[Sequence[str], int, int]],
+                 cutoff: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`curate.core.rouge.screen_tasks` with each task screened by a Ray task (one CPU,
+    rapidfuzz on one thread): the same cells, in task order. ``pool`` goes to the object store
+    once per call."""
+    global _SCREEN
     ray = import_ray()
-    order, blocks = core_rouge.screen_blocks([len(p) for p in pool], cutoff)
-    spool_ref = ray.put([pool[k] for k in order])
+    if _SCREEN is None:
+        @ray.remote(num_cpus=1)
+        def screen(pool_, queries, lo, hi, cut):
+            return core_rouge.screen_tasks(pool_, [(queries, lo, hi)], cut, workers=1)[0]
 
-    @ray.remote(num_cpus=1)
-    def screen(spool, block):
-        return core_rouge.block_pairs(spool, block, cutoff, workers=1)
-
-    parts = ray.get([screen.remote(spool_ref, b) for b in blocks])
-    return core_rouge.sorted_pairs(order, parts)
+        _SCREEN = screen
+    if not tasks:
+        return []
+    ref = ray.put(list(pool))
+    return ray.get([_SCREEN.remote(ref, list(q), lo, hi, cutoff) for q, lo, hi in tasks])
 
 
 # ------------------------------------------------------------------------------------- embedding

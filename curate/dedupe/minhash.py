@@ -138,7 +138,7 @@ def greedy_from_pairs(n: int, rows: np.ndarray, sigs: np.ndarray, hi: np.ndarray
 
 def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 128,
                    ngram: int = 5, min_words: int = 15, seed: int = 1,
-                   desc: str | None = None) -> list[tuple[bool, int | None, float]]:
+                   desc: str | None = None, batch: int = 8192) -> list[tuple[bool, int | None, float]]:
     """Greedy MinHash-LSH near-duplicate filter over ``texts`` (see the module doc).
 
     Returns one ``(keep, matched, score)`` per text: ``matched`` is the index of the earlier
@@ -147,8 +147,9 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
     not indexed): on the real Alpaca data, short answers such as "Negative." or "3" are shared
     by hundreds of different tasks and are not duplicates of one another. ``seed`` fixes datasketch's permutations, so results are
     deterministic. Raises ``ValueError`` for a threshold outside (0, 1] or ``ngram < 1``.
-    Cost: O(total words * num_perm) hashing (numpy, batched via ``MinHash.bulk``) plus one
-    LSH query per text. ``desc``: label of a progress bar over the texts (stderr; None: no bar).
+    Cost: O(total words * num_perm) hashing (numpy, ``batch`` texts per ``MinHash.bulk``) plus
+    one LSH query per text. Memory: one batch's shingle sets, plus the signatures of the kept
+    texts only (``num_perm`` uint64 each). ``desc``: label of a progress bar over the texts (stderr; None: no bar).
     ``executor: ray`` computes the same decisions from band buckets
     (:func:`curate.dedupe.distributed.minhash_decisions`, :func:`greedy_from_pairs`).
     """
@@ -156,27 +157,34 @@ def minhash_filter(texts: Sequence[str], threshold: float = 0.8, num_perm: int =
 
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"MinHash threshold must be in (0, 1], not {threshold}")
-    sets = indexed_sets(texts, ngram, min_words)
-    nonempty = [i for i, s in enumerate(sets) if s]
-    hashes = MinHash.bulk([list(sets[i]) for i in nonempty], num_perm=num_perm, seed=seed)
-    mh: dict[int, MinHash] = dict(zip(nonempty, hashes))
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    kept_mh: dict[int, MinHash] = {}  # only kept texts' signatures stay; shingles never outlive a batch
     out: list[tuple[bool, int | None, float]] = []
-    for i in progress(range(len(texts)), desc=desc, enabled=desc is not None):
-        m = mh.get(i)
-        if m is None:
-            out.append((True, None, 0.0))
-            continue
-        best, best_j = -1.0, None
-        for j in sorted(lsh.query(m)):
-            est = float(m.jaccard(mh[j]))
-            if est > best:
-                best, best_j = est, j
-        if best_j is not None and best >= threshold:
-            out.append((False, best_j, best))
-        else:
-            lsh.insert(i, m)
-            out.append((True, None, 0.0))
+    bar = progress(total=len(texts), desc=desc, enabled=desc is not None)
+    for start in range(0, len(texts), batch):
+        sets = indexed_sets(texts[start:start + batch], ngram, min_words)
+        nonempty = [k for k, x in enumerate(sets) if x]
+        hashes = MinHash.bulk([list(sets[k]) for k in nonempty], num_perm=num_perm, seed=seed)
+        mh = dict(zip((start + k for k in nonempty), hashes))
+        del sets
+        for i in range(start, min(start + batch, len(texts))):
+            m = mh.get(i)
+            if m is None:
+                out.append((True, None, 0.0))
+                continue
+            best, best_j = -1.0, None
+            for j in sorted(lsh.query(m)):
+                est = float(m.jaccard(kept_mh[j]))
+                if est > best:
+                    best, best_j = est, j
+            if best_j is not None and best >= threshold:
+                out.append((False, best_j, best))
+            else:
+                lsh.insert(i, m)
+                kept_mh[i] = m
+                out.append((True, None, 0.0))
+        bar.update(min(start + batch, len(texts)) - start)
+    bar.close()
     return out
 
 

@@ -82,7 +82,7 @@ def dedupe(records: pa.Table, params: Mapping, seeds: Sequence[Mapping] = (),
         ("exact", "exact", lambda kept: dist.exact_duplicates(kept, cfg["exact"], batch) if ray
          else exact_duplicates(kept, cfg["exact"])),
         ("rouge_l", "rouge", lambda kept: rouge_duplicates(kept, cfg["rouge"], seeds,
-                                                           pairs=dist.rouge_pairs if ray else None)),
+                                                           screen=dist.rouge_screen if ray else None)),
         ("embedding", "embedding", lambda kept: embedding_duplicates(kept, cfg["embedding"], cache_path,
                                                                      encode=encode if ray else None)),
         ("minhash", "minhash", lambda kept: minhash_duplicates(kept, cfg["minhash"], decide=decide if ray else None)),

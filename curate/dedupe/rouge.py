@@ -20,21 +20,21 @@ CHECK = "rouge_l"
 
 
 def rouge_duplicates(records: Sequence[Mapping[str, str]], params: Mapping,
-                     seeds: Sequence[Mapping[str, str]] = (), pairs: Callable | None = None) -> Found:
+                     seeds: Sequence[Mapping[str, str]] = (), screen: Callable | None = None) -> Found:
     """ROUGE-L near-duplicates among ``records`` (dicts with ``id`` and the compared fields).
 
     ``params``: the validated ``dedupe.rouge`` section (``threshold`` in [0, 1], ``fields``,
     ``include_seed_tasks``). ``seeds``: seed tasks (:func:`curate.core.io.read_seed_tasks`),
     compared first when ``include_seed_tasks``; a record matching a seed gets
     ``matched_id = "seed:<seed id>"``. Scores are rouge-score's F1 floats, bit for bit.
-    ``pairs``: the candidate-pair search handed to :func:`curate.core.rouge.greedy_filter`
-    (None: in this process; :func:`curate.dedupe.distributed.rouge_pairs` on Ray). Returns
+    ``screen``: how :func:`curate.core.rouge.greedy_filter` screens candidate pairs (None: in
+    this process; :func:`curate.dedupe.distributed.rouge_screen` on Ray). Returns
     :class:`curate.dedupe.common.Found`."""
     fields, thr = params["fields"], params["threshold"]
     pool = list(seeds) if params["include_seed_tasks"] else []
     decisions = greedy_filter([join_fields(r, fields) for r in records], thr,
                               [join_fields(s, fields) for s in pool], desc="dedupe rouge_l",
-                              pairs=pairs)
+                              screen=screen)
     found = Found()
     for pos, (rec, d) in enumerate(zip(records, decisions)):
         if d.keep:

@@ -87,3 +87,17 @@ def test_greedy_over_band_pairs_equals_the_lsh_filter(sample_records):
     got = greedy_from_pairs(len(texts), rows, sigs, hi, lo, 0.8)
     assert got == expected
     assert sum(not keep for keep, _, _ in expected) >= 20  # the comparison has drops in it
+
+
+def test_batches_do_not_change_decisions(sample_records):
+    """Signatures are computed a batch at a time and only kept texts' signatures are held: any
+    batch size, including one smaller than the distance between a copy and its source, gives
+    the decisions of one batch."""
+    from curate.dedupe.perturb import with_known_duplicates
+
+    recs, labels = with_known_duplicates([dict(r, id=str(k)) for k, r in enumerate(sample_records)], 60, seed=3)
+    texts = [r["output"] for r in recs]
+    whole = minhash_filter(texts, batch=10**6)
+    assert sum(not keep for keep, _, _ in whole) >= 20  # copies are found
+    for batch in (1, 17, 64):
+        assert minhash_filter(texts, batch=batch) == whole

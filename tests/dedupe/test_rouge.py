@@ -57,19 +57,41 @@ def test_rouge_fields_instruction_plus_input(real_data):
     assert " on instruction+input with kept record r2" in both["r3"][2]
 
 
-def test_blocks_in_any_order_give_the_candidate_pairs(sample_records):
-    """screen_blocks + block_pairs + sorted_pairs (what Ray tasks run) == candidate_pairs."""
+def test_any_screen_order_and_chunk_size_give_the_same_decisions(sample_records):
+    """greedy_filter's decisions depend neither on how the screen runs its tasks (Ray runs them
+    anywhere; here: in reverse) nor on the chunk size: copies planted across chunk borders are
+    dropped either against the kept pool or within their chunk."""
+    from curate.core.rouge import greedy_filter, screen_tasks
+
+    texts = [r["instruction"] for r in sample_records] * 3  # each text again, twice
+    def reverse(pool, tasks, cutoff):
+        return screen_tasks(pool, tasks[::-1], cutoff)[::-1]
+
+    ref = [(d.keep, d.matched, d.score) for d in greedy_filter(texts, 0.7)]
+    assert sum(not k for k, _, _ in ref) >= 2 * len(sample_records)  # the copies are dropped
+    for chunk in (7, 64, 10**6):
+        got = [(d.keep, d.matched, d.score) for d in greedy_filter(texts, 0.7, screen=reverse, chunk=chunk)]
+        assert got == ref, chunk
+
+
+def test_band_tasks_cover_every_pair_that_can_pass():
+    """Brute force on random lengths: every (query, pool) pair whose length bound allows
+    F1 >= cutoff falls in a block that screens it, at any max_cells."""
     import numpy as np
 
-    from curate.core.rouge import TokenCodec, block_pairs, candidate_pairs, screen_blocks, sorted_pairs, tokenize
+    from curate.core.rouge import band_tasks
 
-    toks = [tokenize(r["instruction"] + " " + r["output"]) for r in sample_records] * 2
-    codec = TokenCodec.by_frequency(toks)
-    pool = [codec.encode(t) for t in toks]
-    order, blocks = screen_blocks([len(p) for p in pool], 0.5, max_cells=2000)
-    assert len(blocks) > 3
-    spool = [pool[k] for k in order]
-    parts = [block_pairs(spool, blk, 0.5) for blk in reversed(blocks)]
-    hi, lo = sorted_pairs(order, parts)
-    ehi, elo = candidate_pairs(pool, 0.5, max_cells=2000)
-    assert len(hi) >= 100 and np.array_equal(hi, ehi) and np.array_equal(lo, elo)
+    rng = np.random.default_rng(0)
+    q = np.sort(rng.integers(0, 60, 300))
+    p = np.sort(rng.integers(0, 60, 500))
+    for cutoff in (0.3, 0.7 - 1e-6, 0.9):
+        for cells in (64 * 40, 1 << 22):
+            covered = np.zeros((len(q), len(p)), dtype=bool)
+            for s, e, lo, hi in band_tasks(q, p, cutoff, max_cells=cells):
+                covered[s:e, lo:hi] = True
+            m, n = q[:, None], p[None, :]
+            can = 2 * np.minimum(m, n) >= cutoff * (m + n)  # F1 <= 2*min/(m+n)
+            assert covered[can].all(), (cutoff, cells)
+            if cutoff > 0.5 and cells < len(q) * len(p):
+                assert covered.mean() < 0.7  # and small blocks do prune
+
