@@ -2,7 +2,7 @@
 
 A 2,000-record sample of the real data (1,850 real records drawn uniformly with a fixed seed,
 plus 150 labelled perturbed copies so that every dedupe method has something to find) runs
-through dedupe (each method alone, then the whole cascade) and detect on both executors, on a
+through dedupe (each method alone, then the whole cascade), detect and clean on both executors, on a
 local 2-worker Ray cluster; the annotations are compared after sorting (ids, checks, actions,
 scores, matched ids, reasons). Ray is the ``curate[ray]`` extra, which the test command
 installs: a missing Ray fails here rather than skipping.
@@ -104,6 +104,32 @@ def test_detect_same_annotations_and_counts_on_both_executors(ray_cluster, param
     assert {k: v for k, v in m_ray.items() if k not in timing | {"batches"}} == \
            {k: v for k, v in m_local.items() if k not in timing}
     assert m_ray["batches"] == 7  # 2,000 records in batches of 300: the merge was exercised
+
+
+def test_clean_same_files_on_both_executors(ray_cluster, params, sample, tmp_path):
+    """clean on Ray (batches of 300 through an actor) writes the same clean and dropped files
+    and the same metrics as in one process, with real dedupe and detect annotations: drops,
+    normalisations and review flags."""
+    from curate.core.annotations import apply_annotations
+    from curate.core.distributed import clean_ray
+
+    table, _labels, path = sample
+    d = params["detect"]
+    det, _ = detect(table, d["policy"], build_detectors(d, paths=params["paths"]))
+    cfg = _only(params["dedupe"], "exact")
+    cfg["rouge"]["enabled"] = True
+    dup, _ = dedupe(table, cfg, read_seed_tasks(ROOT / "data/seed/alpaca_seed_tasks.jsonl"))
+    anns = [dup, det]
+    assert {a for a in det.column("action").to_pylist()} >= {"drop", "normalize", "review"}
+    clean, dropped, m_local = apply_annotations(table, anns, quarantined=2, records_read=table.num_rows + 2)
+    m_ray = clean_ray(path, anns, tmp_path / "clean.parquet", tmp_path / "dropped.parquet", quarantined=2,
+                      records_read=table.num_rows + 2, batch_size=300)
+    assert m_ray == m_local and m_local["records_normalized"] > 0 and m_local["dropped"] > 100
+    assert pq.read_table(tmp_path / "clean.parquet").equals(clean)
+    assert pq.read_table(tmp_path / "dropped.parquet").equals(dropped)
+    with pytest.raises(CurateError, match="clean lost records"):  # the check still can fail
+        clean_ray(path, anns, tmp_path / "c2.parquet", tmp_path / "d2.parquet", records_read=table.num_rows + 5)
+    assert not list(tmp_path.glob("*2.parquet*"))  # and leaves no file behind
 
 
 def test_missing_ray_is_one_line(monkeypatch):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -42,28 +42,31 @@ def ingest_records_read(path: str | Path) -> int:
     return n
 
 
-def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
-                      quarantined: int = 0, records_read: int | None = None) -> tuple[pa.Table, pa.Table, dict]:
-    """Apply ``annotations`` (ANNOTATION_SCHEMA tables, in stage order) to ``records``.
-
-    Returns ``(clean, dropped, metrics)``: ``clean`` has RECORD_SCHEMA with normalised fields and
-    ``meta.changes`` (field, check, reason and the old value: the record's history) / ``meta.flags`` for review/repair; ``dropped`` has
-    the record plus its first drop check, reason and matched id. ``records_read`` is what ingest
-    read from the files (its ``metrics["records_read"]``); without it the check can only restate
-    ``ingested + quarantined`` and cannot fail. ``metrics["records_normalized"]`` counts the
-    records this call normalised (not those whose meta already held a history). Raises
-    :class:`CurateError` when an annotation names an unknown record, a kept record's
-    ``meta.changes``/``meta.flags`` is not a list, or the counts do not add up.
-    """
+def index_annotations(annotations: Sequence[pa.Table]) -> dict[str, list[dict]]:
+    """``{record id: [annotation rows]}`` of ANNOTATION_SCHEMA tables, in stage order then row
+    order: the order :func:`apply_rows` applies them in."""
     by_id: dict[str, list[dict]] = defaultdict(list)
     for t in annotations:
         for a in t.to_pylist():
             by_id[a["id"]].append(a)
-    rows = records.to_pylist()
-    known = {r["id"] for r in rows}
+    return dict(by_id)
+
+
+def unknown_ids(by_id: Mapping[str, list], ids: Iterable[str]) -> None:
+    """Raise :class:`CurateError` when an annotation of ``by_id`` names a record not in ``ids``."""
+    known = set(ids)
     unknown = [i for i in by_id if i not in known]
     if unknown:
         raise CurateError(f"{len(unknown)} annotations name records that were not ingested, e.g. {unknown[:3]}")
+
+
+def apply_rows(rows: Iterable[dict], by_id: Mapping[str, list[dict]]) -> tuple[list[dict], list[dict], dict]:
+    """The annotations of ``by_id`` applied to record dicts ``rows`` (RECORD_SCHEMA rows; edited
+    in place): ``(kept, dropped, counts)``, in input order; ``counts`` holds Counters ``drop``,
+    ``normalize`` (by check), ``flag`` (``action:check``) and the int ``normalized`` (records
+    this call normalised). A pure function of its rows, so any split of the records into
+    batches gives the same rows and counts that add up (``executor: ray``). Raises
+    :class:`CurateError` when a kept record's ``meta.changes``/``meta.flags`` is not a list."""
     kept, dropped = [], []
     drop_checks, norm_checks, flag_checks = Counter(), Counter(), Counter()
     normalized = 0
@@ -93,20 +96,50 @@ def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
         normalized += touched
         r["meta"] = json.dumps(meta, ensure_ascii=False, sort_keys=True)
         kept.append(r)
-    n_in = len(rows)
+    return kept, dropped, {"drop": drop_checks, "normalize": norm_checks, "flag": flag_checks, "normalized": normalized}
+
+
+def clean_metrics(n_in: int, kept: int, dropped: int, counts: Mapping, quarantined: int = 0,
+                  records_read: int | None = None) -> dict:
+    """clean's metrics from the counts of :func:`apply_rows` (``n_in`` records ingested), with
+    the conservation check ``records_read == kept + dropped + quarantined``. Raises
+    :class:`CurateError` when it fails."""
     read = n_in + quarantined if records_read is None else records_read
     metrics = {
         "records_read": read, "quarantined": quarantined, "ingested": n_in,
-        "kept": len(kept), "dropped": len(dropped),
-        "dropped_by_check": dict(sorted(drop_checks.items())),
-        "normalized_by_check": dict(sorted(norm_checks.items())),
-        "records_normalized": normalized,
-        "flagged": dict(sorted(flag_checks.items())),
-        "conservation_ok": read == len(kept) + len(dropped) + quarantined,
+        "kept": kept, "dropped": dropped,
+        "dropped_by_check": dict(sorted(counts["drop"].items())),
+        "normalized_by_check": dict(sorted(counts["normalize"].items())),
+        "records_normalized": counts["normalized"],
+        "flagged": dict(sorted(counts["flag"].items())),
+        "conservation_ok": read == kept + dropped + quarantined,
     }
     if not metrics["conservation_ok"]:
-        raise CurateError(f"clean lost records: read {read} != kept {len(kept)} + dropped {len(dropped)} + "
+        raise CurateError(f"clean lost records: read {read} != kept {kept} + dropped {dropped} + "
                           f"quarantined {quarantined}; the ingest outputs changed after ingest counted them "
                           "(re-run `curate ingest`)")
+    return metrics
+
+
+def apply_annotations(records: pa.Table, annotations: Sequence[pa.Table],
+                      quarantined: int = 0, records_read: int | None = None) -> tuple[pa.Table, pa.Table, dict]:
+    """Apply ``annotations`` (ANNOTATION_SCHEMA tables, in stage order) to ``records``.
+
+    Returns ``(clean, dropped, metrics)``: ``clean`` has RECORD_SCHEMA with normalised fields and
+    ``meta.changes`` (field, check, reason and the old value: the record's history) / ``meta.flags`` for review/repair; ``dropped`` has
+    the record plus its first drop check, reason and matched id. ``records_read`` is what ingest
+    read from the files (its ``metrics["records_read"]``); without it the check can only restate
+    ``ingested + quarantined`` and cannot fail. ``metrics["records_normalized"]`` counts the
+    records this call normalised (not those whose meta already held a history). Raises
+    :class:`CurateError` when an annotation names an unknown record, a kept record's
+    ``meta.changes``/``meta.flags`` is not a list, or the counts do not add up.
+    ``executor: ray`` applies the same :func:`apply_rows` per batch
+    (:func:`curate.core.distributed.clean_ray`).
+    """
+    by_id = index_annotations(annotations)
+    rows = records.to_pylist()
+    unknown_ids(by_id, (r["id"] for r in rows))
+    kept, dropped, counts = apply_rows(rows, by_id)
+    metrics = clean_metrics(len(rows), len(kept), len(dropped), counts, quarantined, records_read)
     return (pa.Table.from_pylist(kept, schema=RECORD_SCHEMA),
             pa.Table.from_pylist(dropped, schema=DROPPED_SCHEMA), metrics)

@@ -574,7 +574,7 @@ class Params(Section):
 
     seed: Seed = Field(42, description="random seed of train (sample, shuffle) and evaluate (question subset)")
     executor: Literal["local", "ray"] = Field(
-        "local", description="where dedupe and detect run: local (this process) or ray (Ray Data; docs/scale.md)")
+        "local", description="where dedupe, detect and clean run: local (this process) or ray (Ray Data; docs/scale.md)")
     ray: RayExecutor = _model(RayExecutor)
     paths: Paths = _model(Paths)
     ingest: Ingest = _model(Ingest)
@@ -602,7 +602,7 @@ STAGE_SECTIONS: dict[str, list[str]] = {
     "detect": ["detect", "executor", "ray", "repair.enabled", "paths.ifd_checkpoint", "paths.judge_cache",
                "paths.truthfulqa_v1_csv", "paths.truthfulqa_2025_csv", "paths.user_oriented"],
     "repair": ["repair", "generate", "paths.repair_log"],
-    "clean": [],
+    "clean": ["executor", "ray"],
     "analyze": ["analyze"],
     "detect_eval": [],
     "prepare_student": ["student"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 from curate.core.annotations import apply_annotations, ingest_records_read
+from curate.core.executor import ray_session
 from curate.core.errors import CurateError
 from curate.core.io import read_records
 from curate.core.schema import ANNOTATION_SCHEMA, QUARANTINE_SCHEMA, read_table, write_parquet
@@ -39,7 +40,8 @@ def write_funnel(m: dict, path) -> None:
 def run(ctx: Context) -> dict:
     """Apply the dedupe, detect and repair annotations; writes ``paths.clean`` and
     ``paths.dropped``. The conservation check compares against the count ingest read from the
-    files (``reports/ingest.json``). Raises :class:`CurateError` when the counts do not add up
+    files (``reports/ingest.json``). ``executor: ray`` streams the records through Ray Data
+    (:func:`curate.core.distributed.clean_ray`) and writes the same files. Raises :class:`CurateError` when the counts do not add up
     or when no record is kept."""
     def work() -> dict:
         paths = ctx.paths
@@ -47,11 +49,20 @@ def run(ctx: Context) -> dict:
         anns = [read_table(paths[k], ANNOTATION_SCHEMA) for k in keys]
         quarantine = read_table(paths["quarantine"], QUARANTINE_SCHEMA)
         read = ingest_records_read(ctx.reports_dir / "ingest.json")  # ingest's own count, so the check can fail
-        clean, dropped, m = apply_annotations(read_records(paths["ingested"]), anns, quarantine.num_rows,
-                                              records_read=read)
-        write_parquet(clean, paths["clean"])
-        write_parquet(dropped, paths["dropped"])
-        if clean.num_rows == 0:  # nothing left to train on is a failure, not an empty success
+        if ctx.params["executor"] == "ray":  # streamed batch by batch, same files (curate.core.distributed)
+            from curate.core.distributed import clean_ray
+
+            rs = ctx.params["ray"]
+            with ray_session(rs):
+                m = clean_ray(paths["ingested"], anns, paths["clean"], paths["dropped"], quarantine.num_rows,
+                              records_read=read, batch_size=rs["batch_size"])
+        else:
+            clean, dropped, m = apply_annotations(read_records(paths["ingested"]), anns, quarantine.num_rows,
+                                                  records_read=read)
+            write_parquet(clean, paths["clean"])
+            write_parquet(dropped, paths["dropped"])
+        m["executor"] = ctx.params["executor"]
+        if m["kept"] == 0:  # nothing left to train on is a failure, not an empty success
             raise CurateError(f"every record was dropped ({m['dropped']} dropped, {m['quarantined']} "
                               f"quarantined); see {paths['dropped']}")
         write_funnel(m, ctx.root / "plots" / "funnel.csv")
