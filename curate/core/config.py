@@ -574,7 +574,7 @@ class Params(Section):
 
     seed: Seed = Field(42, description="random seed of train (sample, shuffle) and evaluate (question subset)")
     executor: Literal["local", "ray"] = Field(
-        "local", description="where dedupe, detect and clean run: local (this process) or ray (Ray Data; docs/scale.md)")
+        "local", description="where ingest, dedupe, detect and clean run: local (this process) or ray (Ray Data; docs/scale.md)")
     ray: RayExecutor = _model(RayExecutor)
     paths: Paths = _model(Paths)
     ingest: Ingest = _model(Ingest)
@@ -597,7 +597,7 @@ class Params(Section):
 STAGE_SECTIONS: dict[str, list[str]] = {
     "generate": ["generate", "paths.seed_tasks", "paths.generated", "paths.generate_rejected",
                  "paths.generate_failures"],
-    "ingest": ["paths.raw_inputs", "paths.provenance", "ingest"],
+    "ingest": ["paths.raw_inputs", "paths.provenance", "ingest", "executor", "ray"],
     "dedupe": ["dedupe", "executor", "ray"],
     "detect": ["detect", "executor", "ray", "repair.enabled", "paths.ifd_checkpoint", "paths.judge_cache",
                "paths.truthfulqa_v1_csv", "paths.truthfulqa_2025_csv", "paths.user_oriented"],

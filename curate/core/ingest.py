@@ -16,7 +16,7 @@ import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -39,7 +39,8 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _preview(value: Any) -> str:
+def preview(value: Any) -> str:
+    """The first :data:`RAW_PREVIEW_CHARS` characters of ``value`` as JSON (or its repr), printable."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except Exception:  # bytes, markers, nesting too deep to serialise
@@ -181,7 +182,7 @@ def validate(item: RawItem, field_map: Mapping[str, str], max_chars: int) -> tup
     field, an extra field that differs from the same key in ``meta``) quarantine the record."""
 
     def bad(reason: str, field: str | None = None, rid: str | None = None) -> tuple[None, dict]:
-        raw = printable(item.raw) if item.raw is not None else _preview(item.value)
+        raw = printable(item.raw) if item.raw is not None else preview(item.value)
         return None, {"file": item.source, "record_number": item.number, "id": rid,
                       "field": None if field is None else printable(field), "reason": reason,
                       "raw": raw[:RAW_PREVIEW_CHARS]}
@@ -302,6 +303,79 @@ def load_sidecar(path: str | Path) -> list[dict]:
     return out
 
 
+#: ``entry`` of :func:`check_item` for a source without a provenance sidecar
+NO_SIDECAR = object()
+#: ``entry`` of :func:`check_item` when the sidecar has no entry for the record
+NO_ENTRY = object()
+
+
+def sidecar_entry(sidecar: list | None, number: int) -> Any:
+    """Entry ``number`` of a sidecar, :data:`NO_SIDECAR` without one, :data:`NO_ENTRY` past its end."""
+    if sidecar is None:
+        return NO_SIDECAR
+    return sidecar[number] if number < len(sidecar) else NO_ENTRY
+
+
+def check_item(item: RawItem, field_map: Mapping[str, str], max_chars: int, entry: Any = NO_SIDECAR,
+               sidecar_path: str | None = None) -> tuple[dict | None, dict | None, bool]:
+    """:func:`validate` plus the provenance sidecar: ``(fields, quarantine_row, no_entry)``.
+    A valid record takes ``entry`` (:func:`sidecar_entry`) as ``meta.provenance`` (a record
+    whose own ``meta.provenance`` differs is quarantined); ``no_entry`` is True when a valid
+    record has no sidecar entry (ingest then stops: the sidecar does not belong to the file)."""
+    rec, bad = validate(item, field_map, max_chars)
+    if bad is None and entry is not NO_SIDECAR:
+        if entry is NO_ENTRY:
+            return rec, None, True
+        old = rec["meta"].setdefault("provenance", entry)
+        if old != entry:
+            bad = {"file": item.source, "record_number": item.number, "id": rec["id"],
+                   "field": "provenance", "raw": preview(item.value),
+                   "reason": f"field conflict: meta.provenance differs from entry {item.number} of {sidecar_path}"}
+            rec = None
+    return rec, bad, False
+
+
+def no_entry_error(sidecar_path: str, number: int, spec: str) -> CurateError:
+    return CurateError(f"{sidecar_path}: no entry for record {number} of {spec}")
+
+
+class IdAssigner:
+    """Record ids in read order: a record's own ``id``, else its :func:`content_id` with ``-2``,
+    ``-3`` ... for repeats of the same prompt; an id seen before is a duplicate. Sequential by
+    nature (it depends on everything read before), so ``executor: ray`` runs it on the driver
+    over the workers' results."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+
+    def assign(self, own_id: str | None, base: str | None, source: str, number: int) -> tuple[str, str | None]:
+        """``(id, None)``, or ``(id, reason)`` for a duplicate id. ``base``: the content id,
+        used when ``own_id`` is None."""
+        rid = own_id
+        if rid is None:
+            self.counts[base] += 1
+            n = self.counts[base]
+            rid = base if n == 1 else f"{base}-{n}"
+        if rid in self.seen:
+            return rid, f"duplicate id: first seen at {self.seen[rid]}"
+        self.seen[rid] = f"{source} record {number}"
+        return rid, None
+
+
+def ingest_metrics(read: Counter, rows: int, bad_rows: Sequence[Mapping], sources) -> dict:
+    """ingest's metrics, with its own check ``ingested + quarantined == read``. Raises
+    :class:`CurateError` when nothing was read or the counts do not add up."""
+    total = sum(read.values())
+    if total == 0:
+        raise CurateError(f"no records read from {list(sources)}")
+    if rows + len(bad_rows) != total:  # the stage's own conservation check
+        raise CurateError(f"ingest lost records: read {total}, ingested {rows}, quarantined {len(bad_rows)}")
+    reasons = Counter(r["reason"].split(":")[0] for r in bad_rows)
+    return {"records_read": total, "ingested": rows, "quarantined": len(bad_rows),
+            "quarantined_by_reason": dict(sorted(reasons.items())), "read_by_source": dict(read)}
+
+
 def ingest(sources: Iterable[str], field_map: Mapping[str, str] | None = None,
            max_chars: int = 100_000,
            provenance: Mapping[str, str] | None = None) -> tuple[pa.Table, pa.Table, dict]:
@@ -309,58 +383,41 @@ def ingest(sources: Iterable[str], field_map: Mapping[str, str] | None = None,
     records. Returns ``(records, quarantine, metrics)``.
 
     Ids: a record's own ``id`` field when present (a repeated id is quarantined), else
-    :func:`curate.core.schema.content_id` with ``-2``, ``-3`` ... for repeats of the same prompt.
-    Extra fields of a record are kept in ``meta`` (see :func:`validate` for the exact rules).
-    ``provenance`` maps a source to a sidecar (:func:`load_sidecar`) whose k-th entry becomes
-    ``meta.provenance`` of that source's record k. Raises :class:`CurateError` (one line) for a
-    file that cannot be read at all, when nothing at all is read, or if the counts do not add up.
+    :func:`curate.core.schema.content_id` with ``-2``, ``-3`` ... for repeats of the same prompt
+    (:class:`IdAssigner`). Extra fields of a record are kept in ``meta`` (see :func:`validate`
+    for the exact rules). ``provenance`` maps a source to a sidecar (:func:`load_sidecar`) whose
+    k-th entry becomes ``meta.provenance`` of that source's record k. Raises
+    :class:`CurateError` (one line) for a file that cannot be read at all, when nothing at all
+    is read, or if the counts do not add up. ``executor: ray`` validates on Ray Data workers
+    with the same functions (:func:`curate.core.distributed.ingest_ray`).
     """
+    sources = list(sources)
     field_map = dict(field_map or {})
     record_keys = set(TEXT_FIELDS) | {k for k, v in field_map.items() if v in TEXT_FIELDS}
     rows, bad_rows = [], []
-    seen_ids: dict[str, str] = {}
-    content_counts: Counter[str] = Counter()
+    ids = IdAssigner()
     read = Counter()
     provenance = dict(provenance or {})
     for spec in sources:
         sidecar = load_sidecar(provenance[spec]) if spec in provenance else None
         for item in iter_raw(spec, record_keys=record_keys):
             read[item.source] += 1
-            rec, bad = validate(item, field_map, max_chars)
-            if bad is None and sidecar is not None:
-                if item.number >= len(sidecar):
-                    raise CurateError(f"{provenance[spec]}: no entry for record {item.number} of {spec}")
-                old = rec["meta"].setdefault("provenance", sidecar[item.number])
-                if old != sidecar[item.number]:
-                    bad = {"file": item.source, "record_number": item.number, "id": rec["id"],
-                           "field": "provenance", "raw": _preview(item.value),
-                           "reason": f"field conflict: meta.provenance differs from entry {item.number} of "
-                                     f"{provenance[spec]}"}
+            rec, bad, no_entry = check_item(item, field_map, max_chars, sidecar_entry(sidecar, item.number),
+                                            provenance.get(spec))
+            if no_entry:
+                raise no_entry_error(provenance[spec], item.number, spec)
             if bad is None:
-                rid = rec.get("id")
-                if rid is None:
-                    base = content_id(rec["instruction"], rec["input"])
-                    content_counts[base] += 1
-                    n = content_counts[base]
-                    rid = base if n == 1 else f"{base}-{n}"
-                if rid in seen_ids:
+                base = content_id(rec["instruction"], rec["input"]) if rec.get("id") is None else None
+                rid, dup = ids.assign(rec.get("id"), base, item.source, item.number)
+                if dup:
                     bad = {"file": item.source, "record_number": item.number, "id": rid, "field": "id",
-                           "reason": f"duplicate id: first seen at {seen_ids[rid]}",
-                           "raw": _preview(item.value)}
+                           "reason": dup, "raw": preview(item.value)}
             if bad is not None:
                 bad_rows.append(bad)
                 continue
-            seen_ids[rid] = f"{item.source} record {item.number}"
             rows.append(make_record(
                 id=rid, instruction=rec["instruction"], input=rec["input"], output=rec["output"],
                 source=rec.get("source", item.source), source_index=rec.get("source_index", item.number),
                 meta=rec["meta"]))
-    total = sum(read.values())
-    if total == 0:
-        raise CurateError(f"no records read from {list(sources)}")
-    if len(rows) + len(bad_rows) != total:  # the stage's own conservation check
-        raise CurateError(f"ingest lost records: read {total}, ingested {len(rows)}, quarantined {len(bad_rows)}")
-    reasons = Counter(r["reason"].split(":")[0] for r in bad_rows)
-    metrics = {"records_read": total, "ingested": len(rows), "quarantined": len(bad_rows),
-               "quarantined_by_reason": dict(sorted(reasons.items())), "read_by_source": dict(read)}
+    metrics = ingest_metrics(read, len(rows), bad_rows, sources)
     return records_table(rows), quarantine_table(bad_rows), metrics

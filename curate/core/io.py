@@ -113,7 +113,11 @@ def _iter_json(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterat
         yield RawItem(_name(path), i, value)
 
 
-def _iter_jsonl(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
+def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a ``.jsonl`` file as ``(0-based line number, line)``, unparsed
+    (``executor: ray`` parses them on the workers with :func:`jsonl_item`). Raises
+    :class:`CurateError` for an empty file, one that cannot be decoded, or one JSON document
+    spread over several lines (its first line malformed, the whole text valid)."""
     text = _decode(path.read_bytes(), str(path))
     if not text.strip(" \t\r\n"):
         raise CurateError(f"{path}: file is empty, expected one JSON record per line")
@@ -124,15 +128,29 @@ def _iter_jsonl(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Itera
         line = line.removeprefix("\ufeff")  # files concatenated with their BOMs
         if not line.strip(" \t\r"):
             continue  # blank lines are not records
-        try:
-            value = loads(line)
-        except json.JSONDecodeError as e:
-            if first and text.lstrip(" \t\r\n\ufeff")[:1] in "[{":
-                _not_json_lines(path, text)
-            yield RawItem(_name(path), i, error=f"malformed JSON at column {e.colno}: {_msg(e)}", raw=line)
-        else:
-            yield RawItem(_name(path), i, value)
-        first = False
+        if first:
+            first = False
+            try:
+                loads(line)
+            except json.JSONDecodeError:
+                if text.lstrip(" \t\r\n\ufeff")[:1] in "[{":
+                    _not_json_lines(path, text)
+        yield i, line
+
+
+def jsonl_item(source: str, number: int, line: str) -> RawItem:
+    """One line of a ``.jsonl`` file parsed by :func:`loads`; a malformed line is an item with
+    ``error`` set and the line kept as ``raw``."""
+    try:
+        return RawItem(source, number, loads(line))
+    except json.JSONDecodeError as e:
+        return RawItem(source, number, error=f"malformed JSON at column {e.colno}: {_msg(e)}", raw=line)
+
+
+def _iter_jsonl(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
+    name = _name(path)
+    for i, line in jsonl_lines(path):
+        yield jsonl_item(name, i, line)
 
 
 def _not_json_lines(path: Path, text: str) -> None:
@@ -181,9 +199,13 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def _name(path: Path) -> str:
-    # a file name with undecodable bytes would make every record's ``source`` unwritable
+def source_name(path: Path) -> str:
+    """A file's name as its records' ``source`` (undecodable bytes replaced: a name that is not
+    UTF-8 would make every record's ``source`` unwritable)."""
     return os.fsencode(path.name).decode("utf-8", errors="replace")
+
+
+_name = source_name
 
 
 def _iter_hub(spec: str) -> Iterator[RawItem]:
