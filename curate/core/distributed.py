@@ -34,7 +34,7 @@ from curate.core.errors import CurateError
 from curate.core.executor import import_ray
 from curate.core.ingest import (IdAssigner, NO_SIDECAR, check_item, ingest_metrics, preview,
                                 load_sidecar, no_entry_error, sidecar_entry)
-from curate.core.io import HF_PREFIX, RawItem, iter_raw, jsonl_item, jsonl_lines, source_name
+from curate.core.io import HF_PREFIX, RawItem, check_unique_ids, iter_raw, jsonl_item, jsonl_lines, source_name
 from curate.core.schema import (RECORD_SCHEMA, TEXT_FIELDS, content_id, make_record,
                                 quarantine_table, read_table)
 
@@ -49,10 +49,8 @@ class _ApplyActor:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         kept, dropped, counts = apply_rows(batch.to_pylist(), self.by_id)
-        rows = kept + dropped  # kept rows have a null drop_check; each part stays in input order
-        table = pa.Table.from_pylist([dict(r, drop_check=r.get("drop_check"), drop_reason=r.get("drop_reason"),
-                                           drop_matched_id=r.get("drop_matched_id")) for r in rows],
-                                     schema=DROPPED_SCHEMA)
+        # kept rows lack the drop_* keys, so they come out null; each part stays in input order
+        table = pa.Table.from_pylist(kept + dropped, schema=DROPPED_SCHEMA)
         meta = json.dumps({k: (dict(v) if isinstance(v, Counter) else v) for k, v in counts.items()})
         cell = pa.array([meta] + [None] * (table.num_rows - 1), pa.string()) if table.num_rows else pa.array([], pa.string())
         return table.append_column(_COUNTS, cell)
@@ -62,8 +60,7 @@ def _ids(path: str | Path) -> list[str]:
     """The ``id`` column of a records file, checked as :func:`curate.core.io.read_records` checks
     it (present, no nulls, unique), without reading the text."""
     ids = read_table(path, pa.schema([RECORD_SCHEMA.field("id")])).column("id")
-    if pc.count_distinct(ids).as_py() != len(ids):
-        raise CurateError(f"{path}: not a curate records file: an id repeats; ids must be unique")
+    check_unique_ids(ids, path)
     return ids.to_pylist()
 
 

@@ -110,7 +110,7 @@ def _iter_json(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterat
     if not isinstance(data, list):
         raise CurateError(f"{path}: expected a JSON array of records, got {_kind(data)}")
     for i, value in enumerate(data):
-        yield RawItem(_name(path), i, value)
+        yield RawItem(source_name(path), i, value)
 
 
 def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -148,7 +148,7 @@ def jsonl_item(source: str, number: int, line: str) -> RawItem:
 
 
 def _iter_jsonl(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Iterator[RawItem]:
-    name = _name(path)
+    name = source_name(path)
     for i, line in jsonl_lines(path):
         yield jsonl_item(name, i, line)
 
@@ -179,7 +179,7 @@ def _iter_parquet(path: Path, record_keys: Collection[str] = TEXT_FIELDS) -> Ite
         except Exception:  # one value with no Python form (a timestamp past year 9999) spoils the column
             columns.append([_as_py(col, k) for k in range(len(col))])
     for i in range(table.num_rows):
-        yield RawItem(_name(path), i, {n: c[i] for n, c in zip(names, columns)})
+        yield RawItem(source_name(path), i, {n: c[i] for n, c in zip(names, columns)})
 
 
 def _as_py(col: pa.ChunkedArray, k: int) -> Any:
@@ -204,8 +204,6 @@ def source_name(path: Path) -> str:
     UTF-8 would make every record's ``source`` unwritable)."""
     return os.fsencode(path.name).decode("utf-8", errors="replace")
 
-
-_name = source_name
 
 
 def _iter_hub(spec: str) -> Iterator[RawItem]:
@@ -286,7 +284,12 @@ def read_records(path: str | Path) -> pa.Table:
     naming the file) when the file is missing or damaged, lacks a column, has a wrong type or a
     null, or repeats an id."""
     table = read_table(path, RECORD_SCHEMA)
-    ids = table.column("id")
+    check_unique_ids(table.column("id"), path)
+    return table
+
+
+def check_unique_ids(ids: pa.ChunkedArray | pa.Array, path: str | Path) -> None:
+    """Raise :class:`CurateError` naming ``path``, the id and both rows when ``ids`` repeats one."""
     if pc.count_distinct(ids).as_py() != len(ids):
         seen: dict[str, int] = {}
         for row, i in enumerate(ids.to_pylist()):
@@ -294,7 +297,6 @@ def read_records(path: str | Path) -> pa.Table:
                 raise CurateError(f"{path}: not a curate records file: id {i!r} repeats "
                                   f"(rows {seen[i]} and {row}, 0-based); ids must be unique")
             seen[i] = row
-    return table
 
 
 def read_seed_tasks(path: str | Path) -> list[dict]:
