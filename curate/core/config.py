@@ -426,7 +426,11 @@ class Probes(Section):
     per_kind: PosInt = Field(40, description="held-out probe records per kind (url, attachment, visual, computable)")
     seed: Seed = Field(0, description="seed of the probe choice (rank by sha256(seed:id))")
     max_new_tokens: PosInt = Field(128, description="tokens generated at most per answer (greedy)")
-    batch_size: PosInt = Field(16, description="prompts per generation batch (left-padded)")
+    batch_size: PosInt = Field(64, description="prompts per generation batch (left-padded, longest first)")
+    segment: PosInt = Field(
+        16, description="new tokens per generate call; ended answers leave the batch between calls")
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="dtype of the greedy answers; auto: bf16 where the CPU/GPU has it natively, else fp32")
     user_oriented: bool = Field(True, description="also answer the 252 user-oriented instructions")
     enabled: bool = Field(True, description="generate and score probe answers in evaluate")
 
@@ -444,7 +448,7 @@ class Evaluate(Section):
         None, description="user-oriented tasks scored (the first n); null: all 252")
     max_length: PosInt = Field(512, description="tokens per user-oriented example after truncation")
     batch_size: PosInt = Field(
-        32, description="continuations per TruthfulQA batch (user-oriented: half as many examples)")
+        64, description="continuations per TruthfulQA batch (user-oriented: half as many examples)")
     torch_threads: Optional[PosInt] = Field(None, description="torch CPU threads; null: torch's default")
 
 

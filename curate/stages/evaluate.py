@@ -8,7 +8,9 @@ the user-oriented response loss and the behavioural probes.
   the held-out probes of ``paths.probes`` and to the 252 user-oriented instructions, scored with
   the project's own detectors (:func:`curate.detectors.behaviour.score_generations`), one row
   per answer in ``paths.eval``/MODEL/generations.parquet, and rates with 95% Wilson intervals
-  per set in the metrics (``probe_rates``, ``user_oriented_rates``).
+  per set in the metrics (``probe_rates``, ``user_oriented_rates``). The answers are generated
+  in ``probes.precision`` (:func:`curate.training.probes.generation_precision`: bf16 where the
+  hardware has it natively); TruthfulQA and the loss are scored in fp32.
 
 Metrics ``eval_MODEL`` (headline: mc1, mc2, loss).
 """
@@ -27,7 +29,7 @@ from curate.detectors.behaviour import FLAGS, score_generations
 from curate.stages.base import Context, timed
 from curate.stages.probes import read_probes
 from curate.training.evaluate import evaluate, load_user_oriented
-from curate.training.probes import generate_greedy, rate_summary
+from curate.training.probes import for_generation, generate_greedy, rate_summary
 
 _NAME = re.compile(r"^(base|[a-z_]+-s\d+)$")
 
@@ -60,13 +62,16 @@ def _generate(ctx: Context, model_dir: Path, out_dir: Path) -> dict:
         items += [{**r, "set": "user_oriented", "kind": "user_oriented"}
                   for r in load_user_oriented(ctx.paths["user_oriented"])]
     model, tokenizer = load_causal_lm(model_dir, torch_threads=ctx.params["evaluate"]["torch_threads"])
-    gens, stats = generate_greedy(model, tokenizer, items, p["max_new_tokens"], p["batch_size"], desc="probes")
+    model, prec = for_generation(model, p["precision"])
+    gens, stats = generate_greedy(model, tokenizer, items, p["max_new_tokens"], p["batch_size"],
+                                  segment=p["segment"], desc="probes")
     rows = [{**it, "output": g["generation"], "new_tokens": g["new_tokens"],
              "hit_max_new_tokens": g["hit_max_new_tokens"]} for it, g in zip(items, gens)]
     scored = score_generations(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     pq.write_table(generations_table(rows, scored), out_dir / "generations.parquet")
-    out = {"generation": {**stats, "max_new_tokens": p["max_new_tokens"], "batch_size": p["batch_size"]}}
+    out = {"generation": {**stats, "max_new_tokens": p["max_new_tokens"], "batch_size": p["batch_size"],
+                          "segment": p["segment"], **prec}}
     for name in ("probe", "user_oriented"):
         sel = [{f: s[f] for f in FLAGS} for r, s in zip(rows, scored) if r["set"] == name]
         if sel:

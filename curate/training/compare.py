@@ -61,6 +61,24 @@ def _read_model(eval_dir: Path, name: str) -> dict:
     return out
 
 
+def _generation_settings(eval_dir: Path, data: Mapping[str, list], names: Mapping[str, list]) -> dict | None:
+    """The one ``{"max_new_tokens", "precision"}`` every model's answers were generated with
+    (None when no model has answers); a summary without ``precision`` predates it and was fp32.
+    Raises :class:`CurateError` when two models differ: their behaviour rates would not be paired."""
+    seen: dict[str, dict] = {}
+    for a, ds in data.items():
+        for d, nm in zip(ds, names.get(a, [a])):
+            if d["gen"] is not None:
+                g = d["summary"].get("generation", {})
+                seen[nm] = {"max_new_tokens": g.get("max_new_tokens"), "precision": g.get("precision", "fp32")}
+    kinds = {tuple(v.values()) for v in seen.values()}
+    if len(kinds) > 1:
+        (n1, v1), (n2, v2) = next(((x, seen[x]), (y, seen[y])) for x in seen for y in seen if seen[x] != seen[y])
+        raise CurateError(f"{eval_dir / n1}: answers generated with {v1}, {n2} with {v2}; refusing to compare "
+                          "their behaviour rates (rerun `curate evaluate` with the same probes params)")
+    return next(iter(seen.values()), None)
+
+
 def _fmt_ci(ci) -> str:
     return f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
 
@@ -121,6 +139,7 @@ def compare(eval_dir: str | Path, arms: Sequence[str], seeds: Sequence[int], *, 
             if not np.array_equal(d["q"], ref["q"]):
                 raise CurateError(f"{eval_dir / nm}: scored on other TruthfulQA questions than {ref_name} "
                                   f"({len(d['q'])} vs {len(ref['q'])}); refusing to compare")
+    out_gen = _generation_settings(eval_dir, data, names)
     q_n, s_n = len(ref["q"]), len(seeds)
     order = list(arms) + ([base] if base is not None else [])
     mats = {a: {m: np.stack([d[m] for d in ds]) for m in METRICS} for a, ds in data.items()}  # [S, Q]
@@ -130,7 +149,7 @@ def compare(eval_dir: str | Path, arms: Sequence[str], seeds: Sequence[int], *, 
         return np.broadcast_to(x, (s_n, q_n)) if x.shape[0] == 1 else x
 
     out: dict[str, Any] = {"n_questions": q_n, "seeds": list(seeds), "n_boot": n_boot, "bootstrap_seed": boot_seed,
-                           "arms": order}
+                           "arms": order, "generation": out_gen}
     plot_rows = []
     for a in order:
         res = bootstrap_means(np.stack([mats[a][m] for m in METRICS]), n_boot, boot_seed)

@@ -90,6 +90,19 @@ def test_mismatched_questions_and_missing_models_are_errors(tmp_path):
         compare(tmp_path, ["raw"], [2], n_boot=100)
 
 
+def test_answers_generated_in_another_precision_are_not_compared(tmp_path):
+    _grid(tmp_path, seeds=(1,), gens=True)
+    assert compare(tmp_path, ["raw", "clean"], [1], n_boot=100)["generation"] == {"max_new_tokens": 128,
+                                                                                   "precision": "bf16"}
+    gens = [{"set": "probe", "id": "p0", "kind": "url", **{f: False for f in RATE_FLAGS}}]
+    write_eval(tmp_path, "clean-s1", np.ones(Q), generations=gens, precision="fp32")
+    with pytest.raises(CurateError, match=r"raw-s1: .*bf16.*clean-s1 .*fp32.*refusing"):
+        compare(tmp_path, ["raw", "clean"], [1], n_boot=100)
+    # TruthfulQA alone (no answers in the folder) is scored in fp32 always: no conflict
+    (tmp_path / "clean-s1" / "generations.parquet").unlink()
+    compare(tmp_path, ["raw", "clean"], [1], n_boot=100)
+
+
 def test_verdict_only_calls_an_effect_when_zero_is_outside():
     assert verdict("a", "b", [-0.01, 0.02]) == "no detectable difference"
     assert verdict("a", "b", [0.0, 0.02]) == "no detectable difference"

@@ -50,9 +50,11 @@ def test_cached_scoring_equals_naive_scoring(model_and_tok):
     requests = [ll.encode_pair(tok, ev.truthfulqa_context(q["question"]), " " + c)
                 for q in qs[:4] for c in q["mc2_targets"]]
     naive = ll.loglikelihood_naive(model, requests, batch_size=5)
+    assert len({len(c) for _, c in requests}) > 2  # continuations of several lengths: several pieces
     for bs in (3, 64):  # padding within batches of different lengths
-        cached = ll.loglikelihood_cached(model, requests, batch_size=bs)
-        assert max(abs(a - b) for a, b in zip(naive, cached)) < 1e-4
+        for ratio in (0.0, 0.5, 1.0):  # one piece per chunk, the default, one piece per length
+            cached = ll.loglikelihood_cached(model, requests, batch_size=bs, piece_ratio=ratio)
+            assert max(abs(a - b) for a, b in zip(naive, cached)) < 1e-4
     assert len(set(round(x, 3) for x in naive)) > 1  # the scores are not trivially equal
     # contexts with no shared prefix fall back to naive scoring
     mixed = [([5, 6, 7], [8, 9]), ([10, 11], [12])]
@@ -62,3 +64,15 @@ def test_cached_scoring_equals_naive_scoring(model_and_tok):
     assert ll.loglikelihood_cached(model, nested, 2) == pytest.approx(ll.loglikelihood_naive(model, nested), abs=1e-4)
     with pytest.raises(ValueError):
         ll.loglikelihood_cached(model, [([], [1])])
+
+
+def test_length_pieces_bound_the_padding():
+    lengths = [3, 12, 5, 40, 6, 11, 2, 21]
+    pieces = ll.length_pieces(lengths, 0.5)
+    assert sorted(i for p in pieces for i in p) == list(range(len(lengths)))  # every row, once
+    assert [[lengths[i] for i in p] for p in pieces] == [[40, 21], [12, 11, 6], [5, 3], [2]]
+    for p in pieces:  # no row padded to more than twice its length
+        assert all(lengths[i] >= 0.5 * lengths[p[0]] for i in p)
+    assert ll.length_pieces(lengths, 0.0) == [sorted(range(8), key=lambda i: -lengths[i])]
+    assert ll.length_pieces([4, 4, 4], 1.0) == [[0, 1, 2]]  # ties stay together, in order
+    assert ll.length_pieces([], 0.5) == []

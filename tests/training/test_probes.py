@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import math
 
+from types import SimpleNamespace
+
 import pytest
 
 from curate.training import probes as pr
@@ -194,32 +196,50 @@ class FakeTok:
         return " ".join(f"<{i}>" for i in ids if not (skip_special_tokens and i in special)) + " "
 
 
+class FakeCache:
+    """Stands for the KV cache: how many rows it holds and which rows were kept."""
+
+    def __init__(self, rows):
+        self.rows, self.selected = rows, []
+
+    def batch_select_indices(self, sel):
+        self.selected.append(sel.tolist())
+        self.rows = len(sel)
+
+
 class FakeModel:
-    """``generate`` emits ``script[prompt length]`` per row (stopping at EOS or the budget),
-    pads finished rows with ``pad_token_id`` and stops when every row is done, as Hugging Face's
-    greedy search does; records the batches it saw."""
+    """``generate`` emits, per row, the next tokens of ``script[prompt length]`` (prompt tokens
+    are FakeTok's ids >= 100; the row's real tokens below 100 were generated already), stopping
+    at EOS or the budget, pads finished rows with ``pad_token_id`` and stops when every row is
+    done, as Hugging Face's greedy search does; records the calls it saw."""
 
     def __init__(self, scripts):
         import torch
 
         self.scripts, self.calls, self.device = scripts, [], torch.device("cpu")
 
-    def generate(self, input_ids, attention_mask, max_new_tokens, eos_token_id, pad_token_id, **kw):
+    def generate(self, input_ids, attention_mask, max_new_tokens, eos_token_id, pad_token_id,
+                 past_key_values=None, **kw):
         import torch
 
-        assert kw["do_sample"] is False and kw["num_beams"] == 1
-        self.calls.append((input_ids.clone(), attention_mask.clone()))
+        assert kw["do_sample"] is False and kw["num_beams"] == 1 and kw["return_dict_in_generate"]
+        if past_key_values is not None:  # a continued batch brings its own rows' cache
+            assert past_key_values.rows == input_ids.shape[0] and attention_mask.shape == input_ids.shape
+        self.calls.append((input_ids.clone(), attention_mask.clone(), max_new_tokens, past_key_values))
         rows = []
         for ids, m in zip(input_ids.tolist(), attention_mask.tolist()):
+            real = [t for t, k in zip(ids, m) if k]
+            n_prompt = sum(t >= 100 for t in real)
             new = []
-            for t in self.scripts[sum(m)][:max_new_tokens]:
+            for t in self.scripts[n_prompt][len(real) - n_prompt:][:max_new_tokens]:
                 new.append(t)
                 if t == eos_token_id:
                     break
             rows.append(new)
         width = max(len(r) for r in rows)
         rows = [r + [pad_token_id] * (width - len(r)) for r in rows]
-        return torch.cat([input_ids, torch.tensor(rows, dtype=torch.long)], dim=1)
+        return SimpleNamespace(sequences=torch.cat([input_ids, torch.tensor(rows, dtype=torch.long)], dim=1),
+                               past_key_values=FakeCache(len(rows)))
 
 
 def _prompt_len(tok, r):
@@ -245,11 +265,39 @@ def test_generate_greedy_bookkeeping_with_a_scripted_model():
     assert rows[2] == {"generation": "", "new_tokens": 1, "hit_max_new_tokens": False}
     assert stats["new_tokens"] == 9 and stats["n"] == 3 and stats["seconds"] >= 0
     # longest prompt first, left-padded with pad, mask 0 on the padding
-    ids0, mask0 = model.calls[0]
+    ids0, mask0 = model.calls[0][:2]
     assert ids0.shape == (2, lens[1]) and mask0.sum(1).tolist() == [lens[1], lens[2]]
     assert mask0[1, : lens[1] - lens[2]].sum() == 0 and (ids0[1, : lens[1] - lens[2]] == 0).all()
     assert mask0[1, lens[1] - lens[2]:].all()
     assert model.calls[1][0].shape == (1, lens[0])
+
+
+def test_generate_greedy_segments_drop_ended_answers():
+    tok = FakeTok(eos=2, pad=0)
+    recs = [{"instruction": "a", "input": ""}, {"instruction": "bbbbbb", "input": "cc"},
+            {"instruction": "ddd", "input": ""}]
+    lens = [_prompt_len(tok, r) for r in recs]
+    scripts = {lens[0]: [5, 6, 2, 7], lens[1]: [8, 9, 10, 11, 12, 13], lens[2]: [2]}
+    whole, s_whole = pr.generate_greedy(FakeModel(scripts), tok, recs, max_new_tokens=5, batch_size=3)
+    model = FakeModel(scripts)
+    rows, stats = pr.generate_greedy(model, tok, recs, max_new_tokens=5, batch_size=3, segment=2)
+    assert rows == whole and stats["new_tokens"] == s_whole["new_tokens"] == 9
+    # 3 rows for 2 tokens; record 2 ended (EOS) and leaves; 2 rows for 2 more: record 0 ends;
+    # record 1 alone for the last token of its budget of 5
+    assert [c[0].shape[0] for c in model.calls] == [3, 2, 1]
+    assert [c[2] for c in model.calls] == [2, 2, 1]
+    assert model.calls[0][3] is None  # the first call of a batch starts without a cache
+    # the cache the model returned keeps the surviving rows (batch order: longest prompt first,
+    # records 1, 2, 0)
+    assert model.calls[1][3].selected == [[0, 2]] and model.calls[2][3].selected == [[0]]
+    # a continued row carries its prompt and what it generated, with the mask extended over it
+    ids1, mask1 = model.calls[1][0], model.calls[1][1]
+    assert ids1.shape[1] == lens[1] + 2 and mask1[:, -2:].all()
+    assert ids1[0, -2:].tolist() == [8, 9] and ids1[1, -2:].tolist() == [5, 6]
+    assert (stats["decode_steps"], stats["row_steps"]) == (5, 3 * 2 + 2 * 2 + 1)
+    assert (s_whole["decode_steps"], s_whole["row_steps"]) == (5, 15)
+    with pytest.raises(ValueError, match="segment"):
+        pr.generate_greedy(model, tok, recs, segment=0)
 
 
 def test_generate_greedy_pad_equal_to_eos_and_errors():
@@ -325,6 +373,10 @@ def test_generate_greedy_tiny_student_batching_and_determinism(sharp_model):
     assert again == batched
     assert s1["new_tokens"] == s3["new_tokens"] == sum(r["new_tokens"] for r in one)
     assert s3["tokens_per_s"] == pytest.approx(s3["new_tokens"] / s3["seconds"], rel=0.05)
+    # continuing from the returned KV cache, with ended answers dropped in between, gives the
+    # same tokens as one generate call per batch
+    for seg in (1, 2, 5):
+        assert pr.generate_greedy(model, tok, PROMPTS, max_new_tokens=6, batch_size=3, segment=seg)[0] == one
 
 
 @needs_tokenizer
@@ -373,3 +425,29 @@ def test_rate_summary_counts_and_none():
     assert out["x"]["ci95"] == pytest.approx([centre - half, centre + half], abs=1e-4)
     assert pr.rate_summary([]) == {}
     assert pr.rate_summary([{"x": True}] * 3)["x"]["ci95"][1] == 1.0
+
+
+# ----------------------------------------------------------------------------- generation precision
+
+def test_generation_precision_choices(monkeypatch, sharp_model):
+    import torch
+
+    from curate.training import sft
+
+    assert pr.generation_precision("fp32")["precision"] == "fp32"
+    assert pr.generation_precision("bf16") == {"precision": "bf16", "why": "probes.precision: bf16"}
+    with pytest.raises(ValueError, match="auto, fp32 or bf16"):
+        pr.generation_precision("fp16")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sft, "cpu_bf16_flags", lambda: [])
+    assert pr.generation_precision("auto")["precision"] == "fp32"  # emulated bf16 would be slower
+    monkeypatch.setattr(sft, "cpu_bf16_flags", lambda: ["amx_bf16"])
+    auto = pr.generation_precision("auto")
+    assert auto == {"precision": "bf16", "why": "auto: amx_bf16"}
+    import copy
+
+    model, _ = sharp_model
+    m32, info = pr.for_generation(copy.deepcopy(model), "fp32")
+    assert info["precision"] == "fp32" and m32.dtype == torch.float32
+    m16, info = pr.for_generation(copy.deepcopy(model), "auto")
+    assert info["precision"] == "bf16" and m16.dtype == torch.bfloat16
