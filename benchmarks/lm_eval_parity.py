@@ -36,6 +36,15 @@ Not part of the test suite, and lm-eval is not a project dependency: run it in a
     /tmp/lmeval-venv/bin/python benchmarks/lm_eval_parity.py --limit 10    # smoke run, ~2 min
     /tmp/lmeval-venv/bin/python benchmarks/lm_eval_parity.py               # all 817 questions
 
+``--lm-eval-from REPORT`` re-checks curate's scorer after a change without rerunning lm-eval
+(44 min on 2 cores): lm-eval's side (per-choice log-likelihoods, MC1/MC2 per question and in
+all) is read from an earlier full report of the same checkpoint, and only curate scores again.
+It runs in the project's own venv (no lm-eval import); the report also gives the largest
+difference from the earlier curate scores, which shows the checkpoint is the same::
+
+    python benchmarks/lm_eval_parity.py --lm-eval-from benchmarks/results/lm_eval_parity.json \
+        --out benchmarks/results/lm_eval_parity_rescored.json
+
 Nothing is downloaded: the script sets ``HF_DATASETS_OFFLINE``, ``HF_HUB_OFFLINE`` and
 ``TRANSFORMERS_OFFLINE`` before importing transformers/datasets/lm-eval.
 """
@@ -77,8 +86,33 @@ def parse_args(argv=None):
     p.add_argument("--lm-eval-cache", default=None, metavar="PATH",
                    help="keep lm-eval's request cache in PATH (sqlite; default: a temporary file): "
                         "a killed run resumes from it, but then lm-eval's runtime is not comparable")
+    p.add_argument("--lm-eval-from", default=None, metavar="REPORT",
+                   help="take lm-eval's results from an earlier report of this script (same checkpoint) "
+                        "instead of running lm-eval")
     p.add_argument("--out", default="benchmarks/results/lm_eval_parity.json")
     return p.parse_args(argv)
+
+
+def lm_eval_from_report(path: str, questions: list[dict]) -> tuple[dict, dict]:
+    """``(lme, earlier)``: lm-eval's per-question results from an earlier report, in the form
+    :func:`run_lm_eval` returns, and the report itself. Raises ``SystemExit`` when the report
+    does not cover ``questions``."""
+    rep = json.loads(Path(path).read_text(encoding="utf-8"))
+    pq = rep["per_question"]
+    if rep["limit"] is not None or len(pq) < len(questions):
+        raise SystemExit(f"{path}: holds {len(pq)} questions (limit {rep['limit']}), {len(questions)} asked")
+    comp, rt = rep["comparison"], rep["runtime_seconds"]
+    lme = {}
+    for t in ("mc1", "mc2"):
+        docs = [{"doc_id": r["doc_id"], "choices": list(q[f"{t}_targets"]), "acc": r[f"lm_eval_{t}"],
+                 "lls": r[f"lm_eval_{t}_lls"], "filtered_lls": r[f"lm_eval_{t}_lls"]}
+                for r, q in zip(pq, questions)]
+        accs = [d["acc"] for d in docs]
+        n, mean = len(accs), sum(accs) / len(accs)
+        se = math.sqrt(sum((a - mean) ** 2 for a in accs) / (n - 1) / n) if n > 1 else float("nan")
+        lme[f"truthfulqa_{t}"] = {"docs": docs, "acc": mean, "acc_stderr": se, "seconds": rt[f"lm_eval_{t}"]}
+    lme["load_seconds"], lme["total_seconds"] = rt["lm_eval_load"], rt["lm_eval_total"]
+    return lme, rep
 
 
 def _setup_env(threads: int) -> None:
@@ -251,26 +285,38 @@ def main(argv=None) -> int:
     if args.limit is not None:
         questions = questions[: args.limit]
 
-    t = time.perf_counter()
-    lme = run_lm_eval(model_dir, args.limit, args.batch_size, use_cache=not args.no_lm_eval_cache,
-                      cache_path=args.lm_eval_cache)
-    lme["total_seconds"] = time.perf_counter() - t
-    print(f"lm-eval done in {lme['total_seconds']:.0f} s", file=sys.stderr, flush=True)
+    earlier = None
+    if args.lm_eval_from:
+        lme, earlier = lm_eval_from_report(args.lm_eval_from, questions)
+        lme = {k: (dict(v, docs=v["docs"][: len(questions)]) if isinstance(v, dict) else v) for k, v in lme.items()}
+    else:
+        t = time.perf_counter()
+        lme = run_lm_eval(model_dir, args.limit, args.batch_size, use_cache=not args.no_lm_eval_cache,
+                          cache_path=args.lm_eval_cache)
+        lme["total_seconds"] = time.perf_counter() - t
+        print(f"lm-eval done in {lme['total_seconds']:.0f} s", file=sys.stderr, flush=True)
     cur = run_curate(model_dir, questions, args.curate_batch_size, args.threads)
     print(f"curate done in {cur['seconds']:.0f} s", file=sys.stderr, flush=True)
     comp = compare(cur, lme, questions)
     print(table(comp, cur, lme))
 
-    import lm_eval
     import transformers
 
+    if earlier is None:
+        import lm_eval
+
+        lm_eval_version = lm_eval.__version__
+    else:
+        lm_eval_version = earlier["versions"]["lm_eval"]
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "model_dir": args.model_dir, "limit": args.limit, "n_questions": len(questions),
-        "lm_eval_batch_size": args.batch_size, "curate_batch_size": args.curate_batch_size,
-        "torch_threads": args.threads, "lm_eval_request_cache": not args.no_lm_eval_cache,
-        "lm_eval_cache_path": args.lm_eval_cache,
-        "versions": {"lm_eval": lm_eval.__version__, "torch": torch.__version__,
+        "lm_eval_batch_size": earlier["lm_eval_batch_size"] if earlier else args.batch_size,
+        "curate_batch_size": args.curate_batch_size, "torch_threads": args.threads,
+        "lm_eval_request_cache": earlier["lm_eval_request_cache"] if earlier else not args.no_lm_eval_cache,
+        "lm_eval_cache_path": earlier["lm_eval_cache_path"] if earlier else args.lm_eval_cache,
+        "lm_eval_from": args.lm_eval_from,
+        "versions": {"lm_eval": lm_eval_version, "torch": torch.__version__,
                      "transformers": transformers.__version__, "python": platform.python_version()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "comparison": comp,
@@ -288,6 +334,13 @@ def main(argv=None) -> int:
             for i, (pc, d1, d2) in enumerate(zip(cur["per_question"], lme["truthfulqa_mc1"]["docs"],
                                                  lme["truthfulqa_mc2"]["docs"]))],
     }
+    if earlier is not None:  # same checkpoint, earlier curate scorer
+        before = [x for r in earlier["per_question"][: len(questions)] for x in r["curate_mc1_lls"] + r["curate_mc2_lls"]]
+        now = [x for pc in cur["per_question"] for x in pc["mc1_lls"] + pc["mc2_lls"]]
+        report["max_ll_diff_vs_earlier_curate"] = max(abs(a - b) for a, b in zip(before, now))
+        report["earlier_command"] = earlier["command"]
+        print(f"max |ll diff| vs the earlier curate scores: {report['max_ll_diff_vs_earlier_curate']:.2e}",
+              file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

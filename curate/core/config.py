@@ -448,7 +448,7 @@ class Evaluate(Section):
         None, description="user-oriented tasks scored (the first n); null: all 252")
     max_length: PosInt = Field(512, description="tokens per user-oriented example after truncation")
     batch_size: PosInt = Field(
-        64, description="continuations per TruthfulQA batch (user-oriented: half as many examples)")
+        32, description="continuations per TruthfulQA batch, packed one row per question (user-oriented: half as many examples)")
     torch_threads: Optional[PosInt] = Field(None, description="torch CPU threads; null: torch's default")
 
 

@@ -18,9 +18,9 @@ arXiv:2109.07958), multiple-choice task on the 817-question v1 set
 
 Speed (exact, no approximation): every context starts with the same primer, and every choice
 of a question shares the context. :func:`~curate.training.loglikelihood.loglikelihood_cached` runs the longest common token
-prefix of all contexts (the primer) *once*, runs each question once against that KV cache,
-and scores the choices against their question's cache; choices shared by ``mc1_targets``
-and ``mc2_targets`` are scored once. Per model this is ~6,200 choice rows of ~12 tokens
+prefix of all contexts (the primer) *once*, then runs each question and all its choices as
+one packed row against that KV cache (a 4D attention mask keeps the choices from seeing each
+other); choices shared by ``mc1_targets`` and ``mc2_targets`` are scored once. Per model this is ~6,200 choice rows of ~12 tokens
 instead of 10,390 rows of ~200 tokens (lm-evaluation-harness). The test suite checks it equals
 naive full-sequence scoring (:func:`~curate.training.loglikelihood.loglikelihood_naive`) within
 1e-4. Tokenisation follows lm-evaluation-harness ``_encode_pair``
